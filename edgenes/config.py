@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'get_preset', 'seed_everything', 'default_device', 'device_name', 'cache_dir', 'data_dir']
+__all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'seed_everything', 'default_device', 'device_name', 'cache_dir',
+           'data_dir']
 
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Preset:
 PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
     'quick': Preset(name='quick', n_train=None, C=8, search_epochs=6, search_bs=64, a_lr=3e-3,
-                    retrain_C=16, retrain_epochs=6, retrain_bs=64, retrain_lr=0.05),
+                    retrain_C=16, retrain_epochs=15, retrain_bs=64, retrain_lr=0.05),
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
@@ -87,12 +88,22 @@ def get_preset(name:str='quick', # smoke | quick | paper
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
     base, valid = PRESETS[name], {f.name: f for f in fields(Preset)}
-    bad = sorted(set(overrides) - set(valid) | ({'name'} & set(overrides)))
+    bad = sorted(set(overrides) - set(valid))
     if bad: raise ValueError(f"unknown preset key(s) {bad}; valid keys: {', '.join(k for k in valid if k != 'name')}")
     checked = {k: _check_type(k, v, getattr(PRESETS['smoke'], k)) for k, v in overrides.items()}
     return dataclasses.replace(base, **checked)
 
 # %% ../nbs/00_config.ipynb #94cb7156
+def preset_kwargs(fn,          # a function whose keyword arguments are named like `Preset` fields
+                  P:Preset,    # the preset to read from
+                  **extra,     # further arguments, which take precedence
+                 )->dict:
+    "The arguments of `fn` that `P` has a field for, plus `extra`."
+    import inspect
+    names = inspect.signature(fn).parameters
+    return {**{k: getattr(P, k) for k in names if hasattr(P, k) and k != 'name'}, **extra}
+
+# %% ../nbs/00_config.ipynb #b5ee23dd
 def seed_everything(seed:int,                # the one seed of a run
                     deterministic:bool=False, # also force deterministic torch kernels (slower on GPU)
                    )->int:
@@ -105,7 +116,7 @@ def seed_everything(seed:int,                # the one seed of a run
         torch.backends.cudnn.benchmark = False
     return seed
 
-# %% ../nbs/00_config.ipynb #ba371cd2
+# %% ../nbs/00_config.ipynb #ecdaed79
 def default_device(device:str|None=None, # 'cpu', 'cuda', 'cuda:1', ... (None: CUDA when available)
                   )->torch.device:
     "The device to run on: the one asked for, else CUDA if available, else the CPU."
@@ -119,7 +130,7 @@ def device_name(device:torch.device|str|None=None, # the device to describe
     if d.type == 'cuda': return torch.cuda.get_device_name(d)
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
-# %% ../nbs/00_config.ipynb #ecdaed79
+# %% ../nbs/00_config.ipynb #2427a802
 def cache_dir()->Path:
     "Folder of the on-disk artifact cache: `$EDGENES_CACHE`, else `~/.cache/edgenes`."
     return Path(os.environ.get('EDGENES_CACHE', Path.home()/'.cache'/'edgenes'))

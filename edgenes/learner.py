@@ -131,7 +131,7 @@ class RecorderCB(Callback):
         self.correct += (learn.preds.argmax(-1) == learn.yb).sum().item()
     def _summary(self, learn, kind):
         self.row[f'{kind}_loss'], self.row[f'{kind}_acc'] = self.loss / max(self.n, 1), self.correct / max(self.n, 1)
-    def before_epoch(self, learn): self.row = {'epoch': learn.epoch}
+    def before_epoch(self, learn): self.row = learn.row = {'epoch': learn.epoch}
     def after_train(self, learn): self._summary(learn, 'train')
     def after_valid(self, learn): self._summary(learn, 'valid')
     def after_epoch(self, learn): learn.history.append(self.row)

@@ -1,0 +1,42 @@
+# edgenes: the two commands of the README, and the gates CI runs.
+#   make reproduce   install everything into .venv and run the main job on the embedded data
+#   make test        install everything into .venv and run every gate and test (what .ci/run runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PRESET ?= quick
+
+.PHONY: install reproduce test gates readme clean-venv
+
+$(BIN)/.installed: requirements.lock setup.py settings.ini
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"edgenes needs Python >= 3.11, this is {sys.version}"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+install: $(BIN)/.installed
+
+# The main job: until the paper notebooks land, the end-to-end demo (search alpha*, retrain, metrics).
+reproduce: install
+	$(BIN)/edgenes-demo --preset $(PRESET) --out_dir figures/demo
+
+# nbdev-ci's gates, in order, then the notebooks' own tests and pytest.
+gates: install
+	@before="$$(git status --porcelain; git diff | md5sum)"; \
+	 PATH="$(CURDIR)/$(BIN):$$PATH" nbdev_clean && PATH="$(CURDIR)/$(BIN):$$PATH" nbdev_export; \
+	 after="$$(git status --porcelain; git diff | md5sum)"; \
+	 if [ "$$before" != "$$after" ]; then echo "nbdev_clean or nbdev_export changed files: commit the notebooks clean and in sync with edgenes/"; git status --porcelain; exit 1; fi
+	@echo "gates: nbdev_clean and nbdev_export change nothing"
+
+test: gates
+	PATH="$(CURDIR)/$(BIN):$$PATH" nbdev_test --n_workers 2
+	$(BIN)/python -m pytest -q tests
+
+# README.md is generated from nbs/index.ipynb (without Quarto).
+readme: install
+	$(BIN)/python tools/make_readme.py
+
+clean-venv:
+	rm -rf $(VENV)

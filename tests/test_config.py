@@ -1,0 +1,29 @@
+"Bad configuration fails at once, with a message that lists the valid choices."
+import pytest
+from edgenes.config import get_preset, PRESETS, Preset
+
+@pytest.mark.parametrize('name, kw, exc, msg', [
+    ('papr', {}, ValueError, "unknown preset 'papr'; valid presets: smoke, quick, paper"),
+    (3, {}, TypeError, 'preset must be a str'),
+    ('quick', {'epochs': 3}, ValueError, r"unknown preset key\(s\) \['epochs'\]; valid keys: dataset"),
+    ('quick', {'name': 'x'}, ValueError, "unknown preset 'x'"),
+    ('quick', {'search_epochs': '3'}, TypeError, "'search_epochs' must be int, got str '3'"),
+    ('quick', {'search_epochs': 2.5}, TypeError, "'search_epochs' must be int"),
+    ('quick', {'augment': 'yes'}, TypeError, "'augment' must be bool"),
+    ('quick', {'w_lr': 'fast'}, TypeError, "'w_lr' must be float"),
+    ('quick', {'a_betas': 0.5}, TypeError, "'a_betas' must be tuple"),
+])
+def test_bad_preset(name, kw, exc, msg):
+    with pytest.raises(exc, match=msg): get_preset(name, **kw)
+
+def test_presets_are_frozen_and_complete():
+    assert set(PRESETS) >= {'smoke', 'quick', 'paper'}
+    with pytest.raises(Exception): PRESETS['quick'].search_epochs = 1
+    p = get_preset('paper')
+    assert (p.dataset, p.C, p.search_epochs, p.retrain_epochs, p.retrain_C, p.a_lr, p.w_lr, p.a_betas) == \
+           ('cifar100', 10, 50, 50, 16, 0.02, 0.025, (0.5, 0.9))
+
+def test_overrides_keep_types():
+    assert get_preset('smoke', n_train=None).n_train is None
+    assert get_preset('smoke', a_betas=[0.5, 0.9]).a_betas == (0.5, 0.9)
+    assert isinstance(get_preset('smoke', w_lr=1).w_lr, float)
