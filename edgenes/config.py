@@ -46,6 +46,17 @@ class Preset:
     retrain_lr:float=0.025        # SGD learning rate of retraining, cosine-annealed (thesis code 2.5e-3)
     drop_path:float=0.1           # final drop-path probability, reached linearly (thesis: 0.1)
     auxiliary:float=0.0           # auxiliary-head loss weight; 0 switches the head off (thesis: never on)
+    # -- the method: hypernetwork (eq. 2.2, problem 2.3) and Algorithm 1
+    hyper_epochs:int=1            # epochs of hypernetwork training (paper: 150)
+    n_pivots:int=5                # K pivots of alpha(lambda) (paper: 5)
+    hyper_eps:float=0.2           # lambda ~ U[-eps, Lambda + eps] during training (paper: 0.2)
+    hyper_init_std:float=1e-3     # std of the initial pivot values (thesis code: 1)
+    c:tuple=(0.3, 3.0)            # regulariser weight (start, end) of the warm-up (thesis code)
+    t:tuple=(1.0, 0.05)           # Gumbel temperature (start, end) of the warm-up (thesis code)
+    ens_n:int=2                   # ensemble size n
+    ens_N:int=3                   # lambdas (candidate architectures) sampled, N
+    selection:str='exhaustive'    # exhaustive (the paper: best validation accuracy) | greedy (NES: validation NLL)
+    enum_limit:int=100_000        # most ensembles exhaustive selection may enumerate
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
@@ -54,12 +65,15 @@ class Preset:
 PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
     'quick': Preset(name='quick', n_train=None, C=8, search_epochs=6, search_bs=64, a_lr=3e-3,
-                    retrain_C=16, retrain_epochs=15, retrain_bs=64, retrain_lr=0.05),
+                    retrain_C=16, retrain_epochs=15, retrain_bs=64, retrain_lr=0.05,
+                    hyper_epochs=6, ens_n=3, ens_N=6),
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
                     a_betas=(0.5, 0.9),                           # thesis code: (0.5, 0.999)
-                    retrain_C=16, retrain_epochs=50, retrain_bs=96, retrain_lr=0.025),  # code: 2.5e-3
+                    retrain_C=16, retrain_epochs=50, retrain_bs=96, retrain_lr=0.025,   # code: 2.5e-3
+                    hyper_epochs=150, n_pivots=5, hyper_eps=0.2,  # thesis code: lambda ~ U[0, 4.2]
+                    hyper_init_std=1.0, ens_n=3, ens_N=9),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
 }
 
 # %% ../nbs/00_config.ipynb #75141835

@@ -19,9 +19,9 @@ __all__ = ['git_commit', 'run_record', 'demo', 'format_demo', 'edgenes_demo']
 
 # %% ../nbs/09_demo.ipynb #f4fea5cb
 def git_commit()->str|None:
-    "The git commit of the code, with `-dirty` when tracked files differ from it; None outside a checkout."
+    "The git commit of the code, `-dirty` when tracked files outside `figures/` differ from it; None outside a checkout."
     git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-    try: return git('rev-parse', 'HEAD') + ('-dirty' if git('status', '--porcelain', '--untracked-files=no') else '')
+    try: return git('rev-parse', 'HEAD') + ('-dirty' if git('status', '--porcelain', '--untracked-files=no', '--', ':/', ':!/figures') else '')
     except Exception: return None
 
 def run_record(**extra)->dict:

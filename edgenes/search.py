@@ -11,11 +11,12 @@ import torch.nn as nn
 from .config import seed_everything, default_device
 from .data import Splits, search_dls
 from .space import SearchNet, N_EDGES, PRIMITIVES
-from .arch import Arch, discretize, arch_id, arch_to_json
+from .arch import Arch, discretize, arch_id, arch_to_json, gumbel_samples, relaxed_shared_edges, shared_edges
 from .learner import Learner, Callback, CheckpointCB, ProgressCB, TimerCB
 
 # %% auto #0
-__all__ = ['ArchParams', 'SearchModel', 'DartsStepCB', 'SearchResult', 'search_learner', 'darts_search']
+__all__ = ['ArchParams', 'SearchModel', 'DartsStepCB', 'SearchResult', 'search_learner', 'darts_search', 'RegulariserCB', 'lerp',
+           'WarmupCB', 'regularised_search']
 
 # %% ../nbs/06_search.ipynb #c37485bf
 class ArchParams(nn.Module):
@@ -111,11 +112,65 @@ def darts_search(splits:Splits,          # data: weight half, architecture half,
                  ckpt:str|Path|None=None,# checkpoint file: save every epoch, resume if present
                  progress:bool=False,    # print a line per epoch
                  device:str|None=None,   # None: CUDA if available, else the CPU
+                 _meta:dict|None=None,   # extra checkpoint settings (used by the searches built on this one)
                 )->SearchResult:
     "First-order DARTS search for alpha* (problem 1.1)."
     step = DartsStepCB(w_opt, w_lr, w_momentum, w_wd, 1e-3, a_lr, a_betas, a_wd, grad_clip, n_chosen, edge_rule)
     learn = search_learner(splits, None, C, search_bs, augment, seed, step, cbs, ckpt,
-                           meta={'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr}, progress=progress, device=device)
+                           meta={'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, **(_meta or {})},
+                           progress=progress, device=device)
     learn.fit(search_epochs)
     alpha, beta = (t.detach().cpu().clone() for t in learn.model.arch())
     return SearchResult(alpha, beta, learn.model.discretize(n_chosen, edge_rule), learn.history, learn.cost, learn.model)
+
+# %% ../nbs/06_search.ipynb #c20b42de
+class RegulariserCB(Callback):
+    "Add `c (lambda - count)^2` to the architecture loss: count = relaxed edges shared with `target`."
+    order = 5
+    def __init__(self, target:Arch,          # alpha*, the architecture to share edges with
+                 lam:float|None=None,        # wanted shared edges (None: read `learn.lam`, set by the step)
+                 c:float=3.0,                # constant weight, used when no warm-up moves it
+                 t:float=0.05,               # constant Gumbel temperature, likewise
+                 smooth:float=0.99):         # one-hot weight of the smoothed target (thesis code: 0.99)
+        self.target, self.lam, self.c, self.t, self.smooth = target, lam, c, t, smooth
+    def before_fit(self, learn):
+        if self.lam is not None: learn.lam = float(self.lam)
+        learn.state.setdefault('c', self.c); learn.state.setdefault('t', self.t)
+    def before_train(self, learn): self.sum_count = self.sum_pen = self.n = 0.
+    def after_arch_loss(self, learn):
+        alpha, beta = learn.model.arch()
+        count = relaxed_shared_edges(*gumbel_samples(alpha, beta, learn.state['t']), self.target, self.smooth)
+        pen = learn.state['c'] * (learn.lam - count) ** 2
+        learn.arch_loss = learn.arch_loss + pen
+        self.sum_count += count.item(); self.sum_pen += pen.item(); self.n += 1
+    def after_train(self, learn):
+        learn.row.update(relaxed_count=self.sum_count / max(self.n, 1), penalty=self.sum_pen / max(self.n, 1),
+                         c=learn.state['c'], t=learn.state['t'])
+
+# %% ../nbs/06_search.ipynb #51715e40
+def lerp(a:float, b:float, s:float)->float: return a + (b - a) * s
+
+class WarmupCB(Callback):
+    "Linear per-epoch warm-up of the regulariser weight `c` (up) and the temperature `t` (down)."
+    order = 1
+    def __init__(self, c:tuple=(0.3, 3.0), # (c_start, c_end)
+                 t:tuple=(1.0, 0.05)):     # (t_start, t_end)
+        self.c, self.t = c, t
+    def before_epoch(self, learn):
+        s = learn.epoch / max(learn.n_epochs, 1)
+        learn.state['c'], learn.state['t'] = lerp(*self.c, s), lerp(*self.t, s)
+
+# %% ../nbs/06_search.ipynb #bf07a2b4
+def regularised_search(splits:Splits,          # data
+                       target:Arch,            # alpha*
+                       lam:float,              # wanted number of shared edges
+                       warmup:bool=True,       # linear warm-up of c and t (False: their end values throughout)
+                       c:tuple=(0.3, 3.0),     # (c_start, c_end)
+                       t:tuple=(1.0, 0.05),    # (t_start, t_end)
+                       **kwargs,               # as `darts_search`: C, search_epochs, seed, ckpt, ...
+                      )->SearchResult:
+    "The regularised search of problem 2.1: DARTS plus `c (lambda - count)^2` in the architecture step."
+    if not 0 <= lam <= target.n_edges: raise ValueError(f"lam must be in 0..{target.n_edges} (the edges of alpha*), got {lam}")
+    cbs = [RegulariserCB(target, lam, c[1], t[1]), *([WarmupCB(c, t)] if warmup else []), *kwargs.pop('cbs', [])]
+    meta = {'kind': 'regularised', 'target': arch_id(target), 'lam': lam, 'warmup': warmup}
+    return darts_search(splits, cbs=cbs, _meta=meta, **kwargs)
