@@ -43,7 +43,7 @@ def from_arrays(name:str, x_train, y_train, x_test, y_test, # images (N,H,W) or 
                )->ImageData:
     "Build an `ImageData` from numpy arrays or tensors; this is how to bring your own data."
     def img(x):
-        x = torch.as_tensor(np.asarray(x))
+        x = torch.as_tensor(np.array(x))          # a copy: the IDX buffers are read-only
         if x.dtype != torch.uint8: raise TypeError(f"{name}: images must be uint8 in 0..255, got {x.dtype}")
         if x.ndim == 3: return x[:, None].contiguous()
         last = x.shape[-1] in (1, 3) if channels_last is None else channels_last

@@ -106,7 +106,7 @@ def train_hypernet(splits:Splits,            # data
                        a_betas=a_betas, a_wd=a_wd, grad_clip=grad_clip, n_chosen=target.n_chosen, edge_rule=edge_rule)
     reg = [RegulariserCB(target, None, c[1], t[1]), *([WarmupCB(c, t)] if warmup else [])]
     meta = {'kind': 'hypernet', 'target': arch_id(target), 'K': n_pivots, 'warmup': warmup, 'a_lr': a_lr}
-    learn = search_learner(splits, Hypernet(target.n_edges, n_pivots, hyper_init_std), C, search_bs, augment, seed,
+    learn = search_learner(splits, lambda: Hypernet(target.n_edges, n_pivots, hyper_init_std), C, search_bs, augment, seed,
                            step, [*reg, *cbs], ckpt, meta, progress, device)
     learn.fit(hyper_epochs)
     return HyperResult(learn.model.arch, target, learn.history, learn.cost, learn.model)

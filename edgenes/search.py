@@ -83,14 +83,14 @@ class SearchResult:
     model:nn.Module=field(repr=False, default=None)  # the trained search model (weights and architecture)
 
 # %% ../nbs/06_search.ipynb #b4cbf4b9
-def search_learner(splits:Splits, arch_module:nn.Module|None=None, C:int=10, search_bs:int=64, augment:bool=False,
+def search_learner(splits:Splits, make_arch=None, C:int=10, search_bs:int=64, augment:bool=False,
                    seed:int=0, step_cb:Callback|None=None, cbs:list=(), ckpt:str|Path|None=None, meta:dict|None=None,
                    progress:bool=False, device:str|None=None)->Learner:
-    "A Learner over a fresh, seeded search model; the building block of every search in edgenes."
+    "A Learner over a fresh search model, built after seeding; `make_arch()` builds its architecture module."
     seed_everything(seed)
     dev = default_device(device)
     net = SearchNet(C, splits.data.n_classes, splits.data.shape[0], layers=1)
-    model = SearchModel(net, arch_module if arch_module is not None else ArchParams())
+    model = SearchModel(net, make_arch() if make_arch is not None else ArchParams())
     cbs = [step_cb or DartsStepCB(), TimerCB('search'), *cbs]
     if progress: cbs.append(ProgressCB(prefix='search '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'seed': seed, 'C': C, **(meta or {})}))
