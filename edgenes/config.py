@@ -51,6 +51,7 @@ class Preset:
     n_pivots:int=5                # K pivots of alpha(lambda) (paper: 5)
     hyper_eps:float=0.2           # lambda ~ U[-eps, Lambda + eps] during training (paper: 0.2)
     hyper_init_std:float=1e-3     # std of the initial pivot values (thesis code: 1)
+    hyper_a_lr:float|None=None    # architecture step of the hypernetwork (None: a_lr; thesis code 0.3)
     c:tuple=(0.3, 3.0)            # regulariser weight (start, end) of the warm-up (thesis code)
     t:tuple=(1.0, 0.05)           # Gumbel temperature (start, end) of the warm-up (thesis code)
     ens_n:int=2                   # ensemble size n
@@ -79,12 +80,16 @@ PRESETS:dict[str, Preset] = {
 # %% ../nbs/00_config.ipynb #75141835
 def _check_type(key:str, value, default):
     "Raise a `TypeError` unless `value` has the type of the field's `default`."
-    if value is None and key in ('data_root', 'n_train'): return value
+    optional = {'data_root': str, 'n_train': int, 'hyper_a_lr': (int, float)}   # fields that may be None
+    if key in optional:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, optional[key])):
+            raise TypeError(f"preset key '{key}' must be None or {getattr(optional[key], '__name__', 'float')}, "
+                            f"got {type(value).__name__} {value!r}")
+        return float(value) if key == 'hyper_a_lr' and value is not None else value
     if isinstance(default, bool) or isinstance(value, bool):
         ok = isinstance(value, bool) and isinstance(default, bool)
     elif isinstance(default, float): ok = isinstance(value, (int, float))
     elif isinstance(default, tuple): ok = isinstance(value, (tuple, list))
-    elif default is None: ok = isinstance(value, (str, int))
     else: ok = isinstance(value, type(default))
     if not ok:
         raise TypeError(f"preset key '{key}' must be {type(default).__name__}, got "

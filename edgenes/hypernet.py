@@ -92,6 +92,7 @@ def train_hypernet(splits:Splits,            # data
                    n_pivots:int=5,           # K (paper: 5)
                    hyper_eps:float=0.2,      # lambda ~ U[-eps, Lambda + eps] (paper: 0.2)
                    hyper_init_std:float=1e-3,# std of the initial pivot values (thesis code: 1)
+                   hyper_a_lr:float|None=None,# architecture step of the hypernetwork (None: a_lr)
                    warmup:bool=True,         # warm-up of c and t (False: their end values throughout)
                    c:tuple=(0.3, 3.0),       # (c_start, c_end)
                    t:tuple=(1.0, 0.05),      # (t_start, t_end)
@@ -102,6 +103,7 @@ def train_hypernet(splits:Splits,            # data
                    seed:int=0, cbs:list=(), ckpt:str|Path|None=None, progress:bool=False, device:str|None=None,
                   )->HyperResult:
     "Train the hypernetwork alpha(lambda) against `target` (problem 2.3, with the warm-up of Section 4)."
+    a_lr = a_lr if hyper_a_lr is None else hyper_a_lr
     step = HyperStepCB(target, hyper_eps, w_opt=w_opt, w_lr=w_lr, w_momentum=w_momentum, w_wd=w_wd, a_lr=a_lr,
                        a_betas=a_betas, a_wd=a_wd, grad_clip=grad_clip, n_chosen=target.n_chosen, edge_rule=edge_rule)
     reg = [RegulariserCB(target, None, c[1], t[1]), *([WarmupCB(c, t)] if warmup else [])]
