@@ -67,7 +67,7 @@ PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
     'quick': Preset(name='quick', n_train=None, C=8, search_epochs=6, search_bs=64, a_lr=3e-3,
                     retrain_C=16, retrain_epochs=15, retrain_bs=64, retrain_lr=0.05,
-                    hyper_epochs=6, ens_n=3, ens_N=6),
+                    hyper_epochs=6, hyper_a_lr=0.05, ens_n=3, ens_N=6),
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
