@@ -58,6 +58,8 @@ class Preset:
     ens_N:int=3                   # lambdas (candidate architectures) sampled, N
     selection:str='exhaustive'    # exhaustive (the paper: best validation accuracy) | greedy (NES: validation NLL)
     enum_limit:int=100_000        # most ensembles exhaustive selection may enumerate
+    # -- the paper items
+    seeds:tuple=(0, 1)            # runs (seeds) of Tables 1-3 and Figures 3.1-4.1 (paper: 120-124; Table 2: 7 runs)
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
@@ -65,16 +67,16 @@ class Preset:
 # %% ../nbs/00_config.ipynb #08e2a0ec
 PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
-    'quick': Preset(name='quick', n_train=None, C=8, search_epochs=6, search_bs=64, a_lr=3e-3,
-                    retrain_C=16, retrain_epochs=15, retrain_bs=64, retrain_lr=0.05,
-                    hyper_epochs=6, hyper_a_lr=0.05, ens_n=3, ens_N=6),
+    'quick': Preset(name='quick', n_train=2000, valid_frac=0.15, C=6, search_epochs=4, search_bs=32, a_lr=3e-3,
+                    retrain_C=12, retrain_epochs=6, retrain_bs=64, retrain_lr=0.05,
+                    hyper_epochs=8, hyper_a_lr=0.05, ens_n=3, ens_N=4, seeds=(0, 1)),
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
                     a_betas=(0.5, 0.9),                           # thesis code: (0.5, 0.999)
                     retrain_C=16, retrain_epochs=50, retrain_bs=96, retrain_lr=0.025,   # code: 2.5e-3
                     hyper_epochs=150, n_pivots=5, hyper_eps=0.2,  # thesis code: lambda ~ U[0, 4.2]
-                    hyper_init_std=1.0, ens_n=3, ens_N=9),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
+                    hyper_init_std=1.0, ens_n=3, ens_N=9, seeds=(120, 121, 122, 123, 124)),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
 }
 
 # %% ../nbs/00_config.ipynb #75141835

@@ -19,9 +19,12 @@ from .retrain import retrain, RetrainResult
 from .metrics import ensemble_probs, evaluate, nll, accuracy
 from .stats import disagreement, pairwise_kl
 from .theorem import EdgeUpdateCountCB
+from .curves import SnapshotCB
+from .search import regularised_search
 
 # %% auto #0
-__all__ = ['METHODS', 'select_exhaustive', 'select_greedy', 'select', 'Cache', 'Experiment', 'EnsembleResult', 'run_method']
+__all__ = ['METHODS', 'select_exhaustive', 'select_greedy', 'select', 'Cache', 'Experiment', 'edgenes_lams', 'EnsembleResult',
+           'run_method']
 
 # %% ../nbs/13_ensemble.ipynb #824cdfcf
 def _check_pool(probs:list, n:int):
@@ -108,24 +111,39 @@ class Experiment:
     def _spec(self, fn, **extra)->dict:
         kw = preset_kwargs(fn, self.P)
         return {'fn': fn.__name__, 'data': [self.P.dataset, self.P.n_train, self.P.valid_frac, self.data_seed], **kw, **extra}
+    def _snap(self, lams=None)->SnapshotCB: return SnapshotCB(self.splits, lams, self.P.n_chosen, self.P.edge_rule, self.P.eval_bs)
     def alpha_star(self, seed:int)->SearchResult:
-        "The DARTS search for alpha* with this seed."
-        spec = self._spec(darts_search, seed=seed)
+        "The DARTS search for alpha* with this seed (with Figure 4.1's snapshots)."
+        spec = self._spec(darts_search, seed=seed, snapshots=1)
         return self.cache.get('search', spec, lambda: _strip(darts_search(
-            self.splits, **preset_kwargs(darts_search, self.P, seed=seed, progress=self.progress, device=self.device))))
+            self.splits, **preset_kwargs(darts_search, self.P, seed=seed, cbs=[self._snap()], progress=self.progress,
+                                         device=self.device))))
+    def regularised(self, seed:int, lam:float, warmup:bool=True)->SearchResult:
+        "The regularised search (problem 2.1) for `lam` shared edges with alpha_star(seed) (Table 1)."
+        star = self.alpha_star(seed).arch
+        spec = self._spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star))
+        return self.cache.get('regularised', spec, lambda: _strip(regularised_search(
+            self.splits, star, lam, warmup, self.P.c, self.P.t,
+            **preset_kwargs(darts_search, self.P, seed=seed, progress=self.progress, device=self.device))))
 
 # %% ../nbs/13_ensemble.ipynb #07ba5d39
+def edgenes_lams(seed:int, n_edges:int, N:int)->list:
+    "The first `N` lambdas Algorithm 1 draws for `seed`: U[0, Lambda]."
+    rng = random.Random(seed)
+    return [rng.uniform(0, n_edges) for _ in range(N)]
+
 @patch
 def hypernet(self:Experiment, seed:int, warmup:bool=True)->tuple:
     "(HyperResult, Theorem 1 log) of the hypernetwork trained against alpha_star(seed)."
     star = self.alpha_star(seed).arch
+    lams = edgenes_lams(seed, star.n_edges, self.P.ens_N)      # Figure 4.1 follows the lambdas Algorithm 1 draws first
     def compute():
         log = EdgeUpdateCountCB(star)
-        h = train_hypernet(self.splits, star, **preset_kwargs(train_hypernet, self.P, seed=seed, warmup=warmup, cbs=[log],
-                                                              progress=self.progress, device=self.device))
+        h = train_hypernet(self.splits, star, **preset_kwargs(train_hypernet, self.P, seed=seed, warmup=warmup,
+                                                              cbs=[log, self._snap(lams)], progress=self.progress, device=self.device))
         return {'state': h.hypernet.state_dict(), 'n_edges': star.n_edges, 'K': self.P.n_pivots, 'history': h.history,
                 'cost': h.cost, 'log': [{**r, 'arch': arch_to_json(r['arch'])} for r in log.log]}
-    rec = self.cache.get('hypernet', self._spec(train_hypernet, seed=seed, warmup=warmup, target=arch_id(star)), compute)
+    rec = self.cache.get('hypernet', self._spec(train_hypernet, seed=seed, warmup=warmup, target=arch_id(star), snapshot_lams=lams), compute)
     hn = Hypernet(rec['n_edges'], rec['K']); hn.load_state_dict(rec['state'])
     return HyperResult(hn, star, rec['history'], rec['cost']), rec['log']
 

@@ -28,8 +28,13 @@ class Item:
     title:str        # what it shows
 
 PAPER:dict[str, Item] = {i.key: i for i in [
-    Item('theorem1', 'theorem1.ipynb', 'Theorem 1: the closed form against a Monte Carlo simulation and a real training'),
     Item('fig3_1', 'fig3_1.ipynb', 'Figure 3.1: shared edges with alpha* of the architecture at each lambda'),
+    Item('table2', 'table2.ipynb', 'Table 2: retrained accuracy of the hypernetwork and of random deviations at each lambda'),
+    Item('fig3_2', 'fig3_2.ipynb', 'Figure 3.2: retrained accuracy against the deviation from alpha*'),
+    Item('table1', 'table1.ipynb', 'Table 1: the regularised search with and without the warm-up'),
+    Item('table3', 'table3.ipynb', 'Table 3: EdgeNES against the five baselines'),
+    Item('fig4_1', 'fig4_1.ipynb', 'Figure 4.1: ensemble accuracy along the search, and the t-test on the areas'),
+    Item('theorem1', 'theorem1.ipynb', 'Theorem 1: the closed form against a Monte Carlo simulation and a real training'),
 ]}
 
 def paper_dir()->Path:
@@ -40,7 +45,8 @@ def paper_dir()->Path:
     return d
 
 # %% ../nbs/14_paper.ipynb #9c030cf9
-PARAM_TYPES = {'preset': str, 'seed': int, 'seeds': list, 'out_dir': str, 'cache_dir': str, 'overrides': dict, 'progress': bool}
+PARAM_TYPES = {'preset': str, 'seed': int, 'seeds': list, 'out_dir': str, 'cache_dir': str, 'overrides': dict, 'progress': bool,
+               'auc_from': float, 'mc_ensembles': int, 'mc_iters': int}
 
 def check_params(**params)->dict:
     "Check notebook parameters against their expected types; the error says which and what was given."
@@ -59,6 +65,7 @@ class PaperContext:
     "Everything a paper notebook needs: preset, experiment, output folder and writers."
     key:str; P:Preset; out:Path; params:dict; cache_root:Path
     progress:bool=False
+    seeds:list=field(default_factory=list)   # the runs: the notebook's `seeds`, or the preset's when it gives none
     t0:float=field(default_factory=time.perf_counter)
     _exp:Experiment|None=None
     @property
@@ -73,9 +80,10 @@ class PaperContext:
 
 # %% ../nbs/14_paper.ipynb #478823e0
 @patch
-def save_table(self:PaperContext, df)->tuple:
-    "Write `df` as `<key>.csv` and `<key>.md`."
-    df.to_csv(self.path('.csv'), index=False); self.path('.md').write_text(df.to_markdown(index=False) + '\n')
+def save_table(self:PaperContext, df, md=None)->tuple:
+    "Write `df` (the runs, which the figure is drawn from) as `<key>.csv`, and `md` (default `df`) as `<key>.md`."
+    df.to_csv(self.path('.csv'), index=False)
+    self.path('.md').write_text((df if md is None else md).to_markdown(index=False) + '\n')
     return self.path('.csv'), self.path('.md')
 
 @patch
@@ -88,7 +96,7 @@ def save_figure(self:PaperContext, fig)->tuple:
 def save_record(self:PaperContext, **results)->Path:
     "Write `<key>.json`: parameters, preset, provenance, wall-clock, cache use and `results`."
     cache = {'hits': self._exp.cache.hits, 'misses': self._exp.cache.misses} if self._exp else None
-    rec = run_record(item=self.key, params=self.params, preset=self.P.__dict__, wall_seconds=time.perf_counter() - self.t0,
+    rec = run_record(item=self.key, params=self.params, seeds=self.seeds, preset=self.P.__dict__, wall_seconds=time.perf_counter() - self.t0,
                      cache=cache, results=results)
     self.path('.json').write_text(json.dumps(rec, indent=1, default=str))
     return self.path('.json')
@@ -108,7 +116,8 @@ def paper_context(key:str,                # registry key of the item
     check_params(preset=preset, out_dir=out_dir, cache_dir=cache_dir, overrides=overrides, progress=progress, **params)
     P = get_preset(preset, **overrides)
     root = Path(cache_dir) if cache_dir else default_cache_dir()
-    return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, progress)
+    seeds = list(params.get('seeds') or P.seeds)
+    return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, progress, seeds)
 
 # %% ../nbs/14_paper.ipynb #97ecbf6e
 def _known_params(nb:Path)->set: 

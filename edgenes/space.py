@@ -125,8 +125,9 @@ class SearchNet(nn.Module):
             self.cells.append(SearchCell(C_pp, C_p, C_cur, red, red_prev))
             C_pp, C_p, red_prev = C_p, N_NODES * C_cur, red
         self.classifier = nn.Linear(C_p, n_classes)
-    def forward(self, x, alpha:torch.Tensor, beta:torch.Tensor, tau:float|None=None):
-        wa, wb = arch_weights(alpha, beta, tau)
+    def forward(self, x, alpha:torch.Tensor|None, beta:torch.Tensor|None, tau:float|None=None,
+                weights:tuple|None=None): # normalised (w_alpha, w_beta) used as given, e.g. one discrete architecture
+        wa, wb = weights if weights is not None else arch_weights(alpha, beta, tau)
         s0 = s1 = self.stem(x)
         for cell in self.cells: s0, s1 = s1, cell(s0, s1, wa, wb)
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
