@@ -1,12 +1,12 @@
 # edgenes: the two commands of the README, and the gates CI runs.
-#   make reproduce   install everything into .venv and run the main job on the embedded data
+#   make reproduce   install everything into .venv and regenerate the paper's tables and figures (quick preset, embedded data)
 #   make test        install everything into .venv and run every gate and test (what .ci/run runs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: install reproduce test gates readme clean-venv
+.PHONY: install reproduce demo test gates readme clean-venv
 
 $(BIN)/.installed: requirements.lock setup.py settings.ini
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"edgenes needs Python >= 3.11, this is {sys.version}"'
@@ -18,8 +18,12 @@ $(BIN)/.installed: requirements.lock setup.py settings.ini
 
 install: $(BIN)/.installed
 
-# The main job: until the paper notebooks land, the end-to-end demo (search alpha*, retrain, metrics).
+# The main job: every table and figure of the paper (nbs/paper/) through papermill, into figures/$(PRESET)/.
 reproduce: install
+	$(BIN)/edgenes-reproduce --preset $(PRESET) --out_dir figures
+
+# The end-to-end demo of the foundation: search alpha*, retrain it, print its metrics.
+demo: install
 	$(BIN)/edgenes-demo --preset $(PRESET) --out_dir figures/demo
 
 # nbdev-ci's gates, in order, then the notebooks' own tests and pytest.

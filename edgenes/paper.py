@@ -130,6 +130,7 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     if key not in PAPER: raise ValueError(f"unknown paper item {key!r}; valid: {', '.join(PAPER)}")
     nb = paper_dir()/PAPER[key].notebook
     params = {'preset': preset, 'out_dir': str(Path(out_dir).resolve()), **params}
+    if params.get('cache_dir'): params['cache_dir'] = str(Path(params['cache_dir']).resolve())   # the kernel runs in nbs/paper
     unknown = set(params) - _known_params(nb)
     if unknown: raise ValueError(f"{key}: unknown parameter(s) {sorted(unknown)}; the notebook takes {sorted(_known_params(nb))}")
     P = get_preset(preset, **params.get('overrides', {}))

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['PRIMITIVES', 'OPS', 'N_NODES', 'EDGE_OFFSETS', 'N_EDGES', 'ReLUConvBN', 'FactorizedReduce', 'edge_index',
-           'node_softmax', 'MixedEdge', 'SearchCell', 'is_reduction', 'arch_weights', 'SearchNet']
+           'node_softmax', 'MixedEdge', 'SearchCell', 'batched_cell_forward', 'is_reduction', 'arch_weights',
+           'SearchNet']
 
 # %% ../nbs/02_space.ipynb #b6617f2c
 PRIMITIVES = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3',
@@ -84,19 +85,94 @@ class MixedEdge(nn.Module):
 # %% ../nbs/02_space.ipynb #abe61362
 class SearchCell(nn.Module):
     "The relaxed cell: 2 preprocessed inputs, 4 nodes over 14 mixed edges, output = concat of the nodes."
-    def __init__(self, C_pp:int, C_p:int, C:int, reduction:bool, reduction_prev:bool):
+    def __init__(self, C_pp:int, C_p:int, C:int, reduction:bool, reduction_prev:bool,
+                 batched:bool=True):  # compute the edges that read one state together (same numbers, faster)
         super().__init__()
-        self.reduction = reduction
+        self.reduction, self.batched = reduction, batched
         self.pre0 = FactorizedReduce(C_pp, C, False) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, affine=False)
         self.pre1 = ReLUConvBN(C_p, C, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1)
                                    for i in range(N_NODES) for j in range(i + 2))
     def forward(self, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor):
         "`w_alpha` (14, 7) and `w_beta` (14,) are already normalised weights."
+        if self.batched: return batched_cell_forward(self, s0, s1, w_alpha, w_beta)
         states = [self.pre0(s0), self.pre1(s1)]
         for i, o in enumerate(EDGE_OFFSETS):
             states.append(sum(w_beta[o + j] * self.edges[o + j](h, w_alpha[o + j]) for j, h in enumerate(states)))
         return torch.cat(states[2:], dim=1)
+
+# %% ../nbs/02_space.ipynb #f6f5b253
+def _groups(reduction:bool)->list:
+    "(state j, its edges, the node of each edge, stride) for the states that feed some node."
+    return [(j, [EDGE_OFFSETS[i] + j for i in range(max(0, j - 1), N_NODES)], list(range(max(0, j - 1), N_NODES)),
+             2 if reduction and j < 2 else 1) for j in range(N_NODES + 1)]
+
+def _bn(x:torch.Tensor, bns:list)->torch.Tensor:
+    "The BatchNorms of `K` edges as one call over their concatenated channels; running statistics written back."
+    b = bns[0]
+    rm, rv = torch.cat([m.running_mean for m in bns]), torch.cat([m.running_var for m in bns])
+    w = torch.cat([m.weight for m in bns]) if b.affine else None
+    bias = torch.cat([m.bias for m in bns]) if b.affine else None
+    y = F.batch_norm(x, rm, rv, w, bias, b.training, b.momentum, b.eps)
+    if b.training:
+        with torch.no_grad():
+            for m, mean, var in zip(bns, rm.chunk(len(bns)), rv.chunk(len(bns))):
+                m.running_mean.copy_(mean); m.running_var.copy_(var); m.num_batches_tracked += 1
+    return y
+
+def _depthwise(x:torch.Tensor, w:torch.Tensor, stride:int, pad:int, dil:int)->torch.Tensor:
+    "Depthwise convolution in the layout whose backward is fast on CPUs; dilation 2 with stride 2 over the even pixels."
+    k = w.shape[-1]
+    if stride == 2 and dil == 2 and pad == 2 * (k // 2):  # reads only even pixels: a plain conv of the even pixels
+        x, stride, pad, dil = x[:, :, ::2, ::2], 1, k // 2, 1
+    return F.conv2d(x.contiguous(memory_format=torch.channels_last), w, None, stride, pad, dil, groups=x.shape[1])
+
+def _sep_stage(x:torch.Tensor, mods:list, relu:bool=True)->torch.Tensor:
+    "`K` ReLU + depthwise + pointwise + BN stages on `x` (B, K*C, H, W), one kernel each."
+    dw, pw, bns = [m[1] for m in mods], [m[2] for m in mods], [m[3] for m in mods]
+    d = dw[0]
+    y = _depthwise(F.relu(x) if relu else x, torch.cat([c.weight for c in dw]), d.stride[0], d.padding[0], d.dilation[0])
+    y = F.conv2d(y, torch.cat([c.weight for c in pw]), None, groups=len(mods))
+    return _bn(y, bns)
+
+def _bn_shared(x:torch.Tensor, bns:list)->torch.Tensor:
+    "The BatchNorms of `K` edges over one shared input (B, C, H, W): in training their outputs are equal, compute it once."
+    b = bns[0]
+    if not b.training or b.affine: return _bn(x.repeat(1, len(bns), 1, 1), bns).unflatten(1, (len(bns), -1))
+    with torch.no_grad():
+        var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=1)
+        for m in bns:
+            m.running_mean.mul_(1 - b.momentum).add_(b.momentum * mean); m.running_var.mul_(1 - b.momentum).add_(b.momentum * var)
+            m.num_batches_tracked += 1
+    return F.batch_norm(x, None, None, None, None, True, 0., b.eps).unsqueeze(1)
+
+def _group_ops(h:torch.Tensor, edges:list, stride:int)->list:
+    "The 7 operations of `K` edges on their shared input `h`, each (B, K, C, H', W') or (B, 1, C, H', W') when shared."
+    K, ops = len(edges), [e.ops for e in edges]
+    r = F.relu(h).repeat(1, K, 1, 1)                       # the ReLU in front of every convolution, once
+    mp, ap = ops[0][0][0], ops[0][1][0]
+    out = [_bn_shared(mp(h), [o[0][1] for o in ops]), _bn_shared(ap(h), [o[1][1] for o in ops])]
+    if stride == 1: out.append(h.unsqueeze(1))
+    else:                                                  # FactorizedReduce of every edge
+        fr = [o[2] for o in ops]; rh = F.relu(h)
+        a = F.conv2d(rh, torch.cat([f.c1.weight for f in fr]), None, 2)
+        b = F.conv2d(F.pad(rh[:, :, 1:, 1:], (0, 1, 0, 1)), torch.cat([f.c2.weight for f in fr]), None, 2)
+        ab = torch.cat([a.unflatten(1, (K, -1)), b.unflatten(1, (K, -1))], 2).flatten(1, 2)
+        out.append(_bn(ab, [f.bn for f in fr]).unflatten(1, (K, -1)))
+    for p in (3, 4): out.append(_sep_stage(_sep_stage(r, [o[p][0] for o in ops], relu=False), [o[p][1] for o in ops]).unflatten(1, (K, -1)))
+    for p in (5, 6): out.append(_sep_stage(r, [o[p] for o in ops], relu=False).unflatten(1, (K, -1)))
+    return out
+
+def batched_cell_forward(cell, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor)->torch.Tensor:
+    "`SearchCell.forward`, computing the edges that read one state together."
+    states, nodes = [cell.pre0(s0), cell.pre1(s1)], [0.] * N_NODES
+    for j, es, dst, stride in _groups(cell.reduction):
+        h = states[j] if j < 2 else nodes[j - 2]
+        outs = _group_ops(h, [cell.edges[e] for e in es], stride)
+        w = (w_alpha[es] * w_beta[es, None]).T[:, None, :, None, None, None]   # (7, 1, K, 1, 1, 1): per op and edge
+        mix = sum(w[p] * o for p, o in enumerate(outs))
+        for k, i in enumerate(dst): nodes[i] = nodes[i] + mix[:, k]
+    return torch.cat(nodes, dim=1)
 
 # %% ../nbs/02_space.ipynb #2eee71d6
 def is_reduction(k:int, layers:int)->bool:

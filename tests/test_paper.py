@@ -1,25 +1,46 @@
-"Every paper item runs at the smoke preset through papermill and writes what it promises; bad parameters fail clearly."
-import json, subprocess, sys
+"""Every paper item runs at the smoke preset through the batch command and writes what it promises; bad parameters
+fail clearly; a killed batch resumes without recomputing finished artifacts; a warm cache only re-renders."""
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
 from edgenes.paper import PAPER, run_item
+from edgenes.ensemble import METHODS
 
+EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
+ACC = ['valid_acc', 'test_acc']
 COLUMNS = {'theorem1': {'source', 'Lambda', 'N', 'closed_form', 'value', 'se', 'rel_diff'},
-           'fig3_1': {'seed', 'lam', 'shared', 'arch'}}
+           'fig3_1': {'seed', 'lam', 'shared', 'arch'},
+           'table2': {'seed', 'source', 'lam', 'shared', 'valid_acc', 'test_acc', 'arch'},
+           'fig3_2': {'seed', 'source', 'lam', 'shared', 'deviation', 'valid_acc', 'test_acc'},
+           'table1': {'seed', 'lam', 'warmup', 'shared', 'valid_acc', 'test_acc', 'arch', 'search_seconds'},
+           'table3': {'method', 'seed', 'test_accuracy', 'test_nll', 'test_brier', 'test_ece', 'disagreement',
+                      'pairwise_kl', 'search_seconds', 'retrain_seconds', 'device'},
+           'fig4_1': {'method', 'seed', 'x', 'members', 'accuracy'}}
+
+def batch(out, cache, *args, **kw):
+    return subprocess.run([EXE, '--preset', 'smoke', '--out_dir', str(out), '--cache_dir', str(cache), *args],
+                          capture_output=True, text=True, **kw)
+
+def misses(out, keys): return sum(json.loads((out/'smoke'/f'{k}.json').read_text())['cache']['misses'] for k in keys)
+def n_entries(cache): return len(list(Path(cache).rglob('*.pt')))
 
 @pytest.fixture(scope='module')
-def dirs(tmp_path_factory):
-    return tmp_path_factory.mktemp('figures'), tmp_path_factory.mktemp('cache')
+def full(tmp_path_factory):
+    "The whole batch at smoke, once: (output folder, cache, the command's result)."
+    out, cache = tmp_path_factory.mktemp('figures'), tmp_path_factory.mktemp('cache')
+    return out, cache, batch(out, cache)
 
-def test_every_item_is_checked():
-    assert set(COLUMNS) == set(PAPER)
+def test_every_item_is_checked(): assert set(COLUMNS) == set(PAPER)
+
+def test_batch_succeeds(full):
+    out, cache, p = full
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert 'summary:' in p.stdout and all(f'{k}.png' in p.stdout for k in PAPER)
 
 @pytest.mark.parametrize('key', list(PAPER))
-def test_item_smoke(key, dirs):
-    out, cache = dirs
-    r = run_item(key, 'smoke', out, cache_dir=str(cache))
-    assert r['status'] == 'ok', r
+def test_item_outputs(key, full):
+    out, cache, _ = full
     base = out/'smoke'
     df = pd.read_csv(base/f'{key}.csv')
     assert COLUMNS[key] <= set(df.columns) and len(df) > 0
@@ -27,31 +48,68 @@ def test_item_smoke(key, dirs):
     rec = json.loads((base/f'{key}.json').read_text())
     assert rec['item'] == key and rec['preset']['name'] == 'smoke' and rec['params']['preset'] == 'smoke'
     assert rec['wall_seconds'] > 0 and rec['torch'] and rec['device'] and 'git_commit' in rec
-    assert (base/'runs'/f'{key}.ipynb').exists()                      # the executed notebook is the log
-    if key == 'fig3_1':
-        assert df['shared'].between(0, 4).all() and df['lam'].between(0, 4).all()
+    assert rec['seeds'] == [0, 1] and rec['cache']['hits'] + rec['cache']['misses'] > 0
+    assert 'paper' in (base/f'{key}.md').read_text() or key == 'theorem1'            # the side-by-side table
+    assert (base/'runs'/f'{key}.ipynb').exists()                                       # the executed notebook is the log
+    for c in set(ACC) & set(df.columns): assert df[c].between(0, 1).all()
+    if 'shared' in df: assert df['shared'].between(0, 4).all()
+    if 'seed' in df: assert set(df['seed']) == {0, 1}
+    if key == 'fig3_1': assert df['lam'].between(0, 4).all() and len(df) == 2 * 9
+    if key == 'table2': assert len(df) == 2 * 2 * 4 and set(df['source']) == {'hypernetwork', 'random deviation'}
+    if key == 'table2': assert (df[df.source == 'random deviation']['shared'] == df[df.source == 'random deviation']['lam']).all()
+    if key == 'fig3_2': assert (df['deviation'] == 4 - df['shared']).all() and set(df['lam']) == set(range(5))
+    if key == 'table1': assert len(df) == 2 * 3 * 2 and set(df['warmup']) == {'on', 'off'}
+    if key == 'table3':
+        assert set(df['method']) == set(METHODS) and len(df) == 2 * len(METHODS)
+        for c in ('test_accuracy', 'test_brier', 'test_ece', 'disagreement'): assert df[c].between(0, 1).all()
+        assert (df['pairwise_kl'] >= 0).all() and (df['search_seconds'] >= 0).all()
+        assert (df[df.method.isin(['random', 'random_nes'])]['search_seconds'] == 0).all()
+    if key == 'fig4_1':
+        assert set(df['method']) == {'edgenes', 'darts_ens'} and df['accuracy'].between(0, 1).all()
+        assert 0 <= rec['results']['ttest']['p'] <= 1 and rec['results']['ttest']['test'] == 'Welch'
     if key == 'theorem1':
         mc = df[df.source == 'monte_carlo']
-        assert len(mc) == 9 and (mc['rel_diff'].abs() < 0.03).all()
-        assert (df['value'] >= 0).all()
+        assert len(mc) == 9 and (mc['rel_diff'].abs() < 0.03).all() and (df['value'] >= 0).all()
 
 @pytest.mark.parametrize('key', list(PAPER))
-def test_item_bad_parameters(key, dirs):
-    out, cache = dirs
+def test_item_bad_parameters(key, tmp_path):
     # checked before a kernel starts: a typo fails in a second, not after an hour
     with pytest.raises(ValueError, match=r"unknown preset key\(s\) \['epochs'\]"):
-        run_item(key, 'smoke', out, cache_dir=str(cache), overrides={'epochs': 1})
-    with pytest.raises(ValueError, match="unknown parameter"): run_item(key, 'smoke', out, cach_dir=str(cache))
-    with pytest.raises(ValueError, match='valid presets'): run_item(key, 'papr', out)
+        run_item(key, 'smoke', tmp_path, cache_dir=str(tmp_path), overrides={'epochs': 1})
+    with pytest.raises(ValueError, match="unknown parameter"): run_item(key, 'smoke', tmp_path, cach_dir=str(tmp_path))
+    with pytest.raises(ValueError, match='valid presets'): run_item(key, 'papr', tmp_path)
 
-def test_item_wrong_type(dirs):
-    out, cache = dirs
-    r = run_item('fig3_1', 'smoke', out, cache_dir=str(cache), seeds='0')
+def test_item_wrong_type(full, tmp_path):
+    out, cache, _ = full
+    r = run_item('fig3_1', 'smoke', tmp_path, cache_dir=str(cache), seeds='0')
     assert r['status'] == 'failed' and "parameter 'seeds' must be list" in r['error']
+    r = run_item('fig4_1', 'smoke', tmp_path, cache_dir=str(cache), auc_from=2.0)
+    assert r['status'] == 'failed' and 'auc_from must be in [0, 1)' in r['error']
 
 def test_batch_reports_and_exits_nonzero(tmp_path):
-    exe = Path(sys.executable).parent/'edgenes-reproduce'
-    p = subprocess.run([str(exe), '--only', 'fig9'], capture_output=True, text=True)
-    assert p.returncode != 0 and "unknown item(s) ['fig9']; valid: theorem1, fig3_1" in p.stderr
-    p = subprocess.run([str(exe), '--preset', 'smoke', '--dry_run', '--out_dir', str(tmp_path)], capture_output=True, text=True)
+    p = subprocess.run([EXE, '--only', 'fig9'], capture_output=True, text=True)
+    assert p.returncode != 0 and "unknown item(s) ['fig9']; valid: fig3_1, table2" in p.stderr
+    p = subprocess.run([EXE, '--preset', 'smoke', '--dry_run', '--out_dir', str(tmp_path)], capture_output=True, text=True)
     assert p.returncode == 0 and all(k in p.stdout for k in PAPER)
+
+def test_killed_batch_resumes(full, tmp_path):
+    "Kill a batch once some artifacts are on disk; the re-run computes only the rest, then a warm run computes nothing."
+    out_a, _, _ = full
+    keys = ['fig3_1', 'table2']
+    total = misses(out_a, keys)                              # artifacts these two items need, from the uninterrupted run
+    out, cache = tmp_path/'figures', tmp_path/'cache'
+    p = subprocess.Popen([EXE, '--preset', 'smoke', '--only', ','.join(keys), '--out_dir', str(out), '--cache_dir', str(cache)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while n_entries(cache) < 4 and p.poll() is None and time.time() < deadline: time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    done = n_entries(cache)
+    assert 0 < done < total, (done, total)                   # killed in the middle
+    r = batch(out, cache, '--only', ','.join(keys))
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert misses(out, keys) == total - done                 # nothing finished was recomputed
+    assert n_entries(cache) == total
+    for k in keys:                                           # and the results are those of the uninterrupted batch
+        pd.testing.assert_frame_equal(pd.read_csv(out/'smoke'/f'{k}.csv'), pd.read_csv(out_a/'smoke'/f'{k}.csv'))
+    r = batch(out, cache, '--only', ','.join(keys))          # warm: only re-renders
+    assert r.returncode == 0 and misses(out, keys) == 0
