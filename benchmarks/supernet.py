@@ -8,7 +8,9 @@ configuration), does 2 warm-up steps and times `--steps` steps:
 
 - weight step: forward and backward of the supernet on one batch, SGD step on the weights;
 - first-order iteration: an architecture step (forward, backward, Adam step on alpha and beta) on one
-  batch, then a weight step on another, as `edgenes.search.DartsStepCB` does.
+  batch, then a weight step on another. edgenes does it as `edgenes.search.DartsStepCB` does (each
+  backward asks only for the gradients its step uses); the plain formulation as the DARTS code does
+  (backward into every parameter, then zero the gradients the step does not use).
 
 Images per second count the images of the timed steps (an iteration uses two batches). Peak memory is
 the process's peak resident set size (ru_maxrss) minus the resident size after building the model and
@@ -86,13 +88,17 @@ def measure(kind, in_ch, size, step, steps, bs=64, C=10, device='cpu')->dict:
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(bs, in_ch, size, size, generator=g).to(device), torch.randint(0, 10, (bs,), generator=g).to(device))
                for _ in range(4)]
+    # edgenes asks each backward pass only for the gradients its step uses (edgenes.search.DartsStepCB);
+    # the plain formulation does what the DARTS code does: backward() into everything, then zero the rest.
+    wps, aps = list(net.parameters()), [alpha, beta]
+    def backward(loss, wanted): loss.backward(inputs=wanted) if kind == 'edgenes' else loss.backward()
     def one(k):
         if step == 'iteration':
             xa, ya = batches[(2 * k + 1) % 4]
-            F.cross_entropy(net(xa, alpha, beta), ya).backward(); a_opt.step(); a_opt.zero_grad(); net.zero_grad()
+            backward(F.cross_entropy(net(xa, alpha, beta), ya), aps); a_opt.step(); a_opt.zero_grad(); net.zero_grad()
         xw, yw = batches[(2 * k) % 4]
-        F.cross_entropy(net(xw, alpha, beta), yw).backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 5.); w_opt.step(); w_opt.zero_grad(); alpha.grad = beta.grad = None
+        backward(F.cross_entropy(net(xw, alpha, beta), yw), wps)
+        nn.utils.clip_grad_norm_(wps, 5.); w_opt.step(); w_opt.zero_grad(); alpha.grad = beta.grad = None
     base = rss_mib()
     if device == 'cuda': torch.cuda.reset_peak_memory_stats()
     for k in range(2): one(k)

@@ -56,11 +56,11 @@ class DartsStepCB(Callback):
         (xw, yw), (xa, ya) = learn.batch
         learn.arch_loss = learn.loss_func(learn.model(xa), ya)
         learn.callback('after_arch_loss')
-        learn.arch_loss.backward()
+        learn.arch_loss.backward(inputs=list(learn.model.arch.parameters()))   # no weight gradients to throw away
         learn.opts['arch'].step(); learn.model.zero_grad()
         learn.preds, learn.yb = learn.model(xw), yw
         learn.loss = learn.loss_func(learn.preds, yw)
-        learn.loss.backward()
+        learn.loss.backward(inputs=list(learn.model.net.parameters()))
         nn.utils.clip_grad_norm_(learn.model.net.parameters(), self.grad_clip)
         learn.opts['weights'].step(); learn.model.zero_grad()
     def eval_step(self, learn):
