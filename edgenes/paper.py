@@ -16,7 +16,7 @@ from .ensemble import Experiment, Cache
 from .demo import run_record
 
 # %% auto #0
-__all__ = ['PAPER', 'PARAM_TYPES', 'Item', 'paper_dir', 'check_params', 'PaperContext', 'paper_context', 'run_item',
+__all__ = ['PAPER', 'PARAM_TYPES', 'Item', 'paper_dir', 'check_params', 'PaperContext', 'paper_context', 'run_item', 'log_batch',
            'edgenes_reproduce']
 
 # %% ../nbs/14_paper.ipynb #080e94db
@@ -148,7 +148,22 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     status['outputs'] = sorted(str(p) for p in (Path(out_dir)/P.name).glob(f'{key}.*'))
     return status
 
-# %% ../nbs/14_paper.ipynb #eacfa223
+# %% ../nbs/14_paper.ipynb #cc393925
+def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float)->dict:
+    "Append the batch's line to `folder/batches.jsonl` and return it."
+    cache = {'hits': 0, 'misses': 0}
+    for k in keys:
+        rec = folder/f'{k}.json'
+        if rec.exists() and any(r['item'] == k and r['status'] == 'ok' for r in results):
+            c = json.loads(rec.read_text()).get('cache') or {}
+            for n in cache: cache[n] += c.get(n, 0)
+    line = {'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'preset': preset, 'items': keys, 'seconds': seconds, 'cache': cache,
+            'status': {r['item']: r['status'] for r in results}, 'item_seconds': {r['item']: r['seconds'] for r in results}}
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder/'batches.jsonl', 'a') as f: f.write(json.dumps(line) + '\n')
+    return line
+
+# %% ../nbs/14_paper.ipynb #37619b71
 @call_parse
 def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
                       only:str='',            # comma-separated items, e.g. "fig3_1,theorem1" ('': all)
@@ -165,7 +180,7 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
     if dry_run:
         for k in keys: print(f'{k:10} {paper_dir()/PAPER[k].notebook} -> {Path(out_dir)/preset}/{k}.*')
         return
-    results = []
+    results, t0 = [], time.perf_counter()
     for k in keys:
         print(f'running {k} ({PAPER[k].title}) at preset {preset} ...', flush=True)
         try: results.append(run_item(k, preset, out_dir, timeout or None, cache_dir=cache_dir))
@@ -174,5 +189,6 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
         r = results[-1]; print(f"  {r['status']} in {r['seconds']:.0f} s" + (f"  {r['error']}" if 'error' in r else ''), flush=True)
     print('\nsummary:')
     for r in results: print(f"  {r['item']:10} {r['status']:7} {r['seconds']:7.0f} s  log {r['log']}  outputs: {', '.join(r['outputs']) or '-'}")
+    log_batch(Path(out_dir)/get_preset(preset).name, preset, keys, results, time.perf_counter() - t0)
     failed = [r['item'] for r in results if r['status'] != 'ok']
     if failed: raise SystemExit(f'edgenes-reproduce: {len(failed)} item(s) failed: {", ".join(failed)}')

@@ -37,6 +37,8 @@ def test_batch_succeeds(full):
     out, cache, p = full
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert 'summary:' in p.stdout and all(f'{k}.png' in p.stdout for k in PAPER)
+    b = json.loads((out/'smoke'/'batches.jsonl').read_text().splitlines()[-1])
+    assert b['items'] == list(PAPER) and set(b['status'].values()) == {'ok'} and b['cache']['hits'] + b['cache']['misses'] > 0
 
 @pytest.mark.parametrize('key', list(PAPER))
 def test_item_outputs(key, full):
