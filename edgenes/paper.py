@@ -149,7 +149,7 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     return status
 
 # %% ../nbs/14_paper.ipynb #cc393925
-def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float)->dict:
+def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float, entries_before:int|None=None)->dict:
     "Append the batch's line to `folder/batches.jsonl` and return it."
     cache = {'hits': 0, 'misses': 0}
     for k in keys:
@@ -158,7 +158,8 @@ def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float)->
             c = json.loads(rec.read_text()).get('cache') or {}
             for n in cache: cache[n] += c.get(n, 0)
     line = {'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'preset': preset, 'items': keys, 'seconds': seconds, 'cache': cache,
-            'status': {r['item']: r['status'] for r in results}, 'item_seconds': {r['item']: r['seconds'] for r in results}}
+            'status': {r['item']: r['status'] for r in results}, 'item_seconds': {r['item']: r['seconds'] for r in results},
+            'cache_entries_before': entries_before}
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder/'batches.jsonl', 'a') as f: f.write(json.dumps(line) + '\n')
     return line
@@ -180,6 +181,8 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
     if dry_run:
         for k in keys: print(f'{k:10} {paper_dir()/PAPER[k].notebook} -> {Path(out_dir)/preset}/{k}.*')
         return
+    root = (Path(cache_dir) if cache_dir else default_cache_dir())/get_preset(preset).name
+    entries = len(list(root.rglob('*.pt'))) if root.exists() else 0
     results, t0 = [], time.perf_counter()
     for k in keys:
         print(f'running {k} ({PAPER[k].title}) at preset {preset} ...', flush=True)
@@ -189,6 +192,6 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
         r = results[-1]; print(f"  {r['status']} in {r['seconds']:.0f} s" + (f"  {r['error']}" if 'error' in r else ''), flush=True)
     print('\nsummary:')
     for r in results: print(f"  {r['item']:10} {r['status']:7} {r['seconds']:7.0f} s  log {r['log']}  outputs: {', '.join(r['outputs']) or '-'}")
-    log_batch(Path(out_dir)/get_preset(preset).name, preset, keys, results, time.perf_counter() - t0)
+    log_batch(Path(out_dir)/get_preset(preset).name, preset, keys, results, time.perf_counter() - t0, entries)
     failed = [r['item'] for r in results if r['status'] != 'ok']
     if failed: raise SystemExit(f'edgenes-reproduce: {len(failed)} item(s) failed: {", ".join(failed)}')
