@@ -85,7 +85,7 @@ def edgenes_curve(search_history:list,  # history of the alpha* search
         rows.append({'x': T_s + s['iter'], 'members': len(pick), 'accuracy': _acc([s['probs'][ids[k]][1] for k in pick], y_test)})
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_curves.ipynb #7408da3c
+# %% ../nbs/15_curves.ipynb #b6322752
 def window_auc(curve:pd.DataFrame, start:float, end:float, points:int=201)->float:
     "Mean of the curve's accuracy over [start, end]: trapezoid area of the interpolated curve / width."
     if not end > start: raise ValueError(f"the window must have end > start, got [{start}, {end}]")

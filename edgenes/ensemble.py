@@ -23,8 +23,8 @@ from .curves import SnapshotCB
 from .search import regularised_search
 
 # %% auto #0
-__all__ = ['METHODS', 'select_exhaustive', 'select_greedy', 'select', 'Cache', 'Experiment', 'edgenes_lams', 'EnsembleResult',
-           'run_method']
+__all__ = ['METHODS', 'select_exhaustive', 'select_greedy', 'select', 'Cache', 'Experiment', 'lam_stream', 'edgenes_lams',
+           'EnsembleResult', 'run_method']
 
 # %% ../nbs/13_ensemble.ipynb #824cdfcf
 def _check_pool(probs:list, n:int):
@@ -118,7 +118,10 @@ class Experiment:
         return self.cache.get('search', spec, lambda: _strip(darts_search(
             self.splits, **preset_kwargs(darts_search, self.P, seed=seed, cbs=[self._snap()], progress=self.progress,
                                          device=self.device))))
-    def regularised(self, seed:int, lam:float, warmup:bool=True)->SearchResult:
+    def regularised(self, seed:int,      # the run: alpha_star(seed) is the target, `seed` the search's seed
+                    lam:float,           # shared edges asked for, in 0..Lambda
+                    warmup:bool=True,    # linear warm-up of c and t (False: their end values throughout)
+                   )->SearchResult:
         "The regularised search (problem 2.1) for `lam` shared edges with alpha_star(seed) (Table 1)."
         star = self.alpha_star(seed).arch
         spec = self._spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star))
@@ -127,11 +130,18 @@ class Experiment:
             **preset_kwargs(darts_search, self.P, seed=seed, progress=self.progress, device=self.device))))
 
 # %% ../nbs/13_ensemble.ipynb #07ba5d39
-def edgenes_lams(seed:int, n_edges:int, N:int)->list:
-    "The first `N` lambdas Algorithm 1 draws for `seed`: U[0, Lambda]."
+def lam_stream(seed:int,     # the run's seed
+               n_edges:int): # Lambda, the edges of alpha*
+    "The lambdas Algorithm 1 draws for `seed`, U[0, Lambda], one after another."
     rng = random.Random(seed)
-    return [rng.uniform(0, n_edges) for _ in range(N)]
+    while True: yield rng.uniform(0, n_edges)
 
+def edgenes_lams(seed:int, n_edges:int, # as `lam_stream`
+                 N:int)->list:           # how many
+    "The first `N` of them (Figure 4.1 follows these)."
+    return list(itertools.islice(lam_stream(seed, n_edges), N))
+
+# %% ../nbs/13_ensemble.ipynb #a3ea151d
 @patch
 def hypernet(self:Experiment, seed:int, warmup:bool=True)->tuple:
     "(HyperResult, Theorem 1 log) of the hypernetwork trained against alpha_star(seed)."
@@ -154,7 +164,7 @@ def retrained(self:Experiment, arch:Arch, seed:int)->RetrainResult:
     return self.cache.get('retrain', spec, lambda: _strip(retrain(
         arch, self.splits, **preset_kwargs(retrain, self.P, seed=seed, progress=self.progress, device=self.device))))
 
-# %% ../nbs/13_ensemble.ipynb #a3ea151d
+# %% ../nbs/13_ensemble.ipynb #6386b088
 METHODS = ('darts', 'random', 'darts_ens', 'random_nes', 'randomd_nes', 'edgenes')
 
 @dataclass
@@ -170,7 +180,7 @@ class EnsembleResult:
     lams:list|None=None       # the lambda behind each candidate (EdgeNES) or k (RandomD-NES)
     def to_dict(self)->dict: return asdict(self)
 
-# %% ../nbs/13_ensemble.ipynb #de03782f
+# %% ../nbs/13_ensemble.ipynb #e69a6f95
 def _candidates(exp:Experiment, method:str, seed:int, n:int, N:int)->tuple:
     "(candidate architectures, retrain seeds, search seconds, lambdas) of a method."
     rng, P = random.Random(seed), exp.P
@@ -185,15 +195,16 @@ def _candidates(exp:Experiment, method:str, seed:int, n:int, N:int)->tuple:
         ks = [rng.randint(0, star.n_edges) for _ in range(N)]
         return [random_deviation(star, k, rng) for k in ks], [seed] * N, secs, ks
     hr, _ = exp.hypernet(seed)
-    lams = [rng.uniform(0, star.n_edges) for _ in range(N)]
+    draw = lam_stream(seed, star.n_edges)
+    lams = [next(draw) for _ in range(N)]
     archs = [hr.arch_at(l) for l in lams]
     while len({arch_id(a) for a in archs}) < n and len(lams) < 20 * N:     # too few distinct: draw more
-        lams.append(rng.uniform(0, star.n_edges)); archs.append(hr.arch_at(lams[-1]))
+        lams.append(next(draw)); archs.append(hr.arch_at(lams[-1]))
     if len(lams) > N: warnings.warn(f"edgenes: {N} values of lambda gave fewer than n={n} distinct architectures; "
                                     f"drew {len(lams)} to find {len({arch_id(a) for a in archs})}")
     return archs, [seed] * len(archs), secs + hr.cost['seconds'], lams
 
-# %% ../nbs/13_ensemble.ipynb #6386b088
+# %% ../nbs/13_ensemble.ipynb #6074af87
 def run_method(exp:Experiment,       # preset, data and cache
                method:str,           # one of METHODS
                seed:int=0,           # seed of the run

@@ -44,7 +44,10 @@ def fmt(m:float, s:float, runs:int|None=None)->str:
     return f'{m:.1f} (1 run)' if runs == 1 else f'{m:.1f} ± {s:.1f}'
 
 # %% ../nbs/16_experiments.ipynb #0ae5ae79
-def table1_runs(exp:Experiment, seeds:list, lams:tuple=(1, 2, 3))->pd.DataFrame:
+def table1_runs(exp:Experiment,         # preset, data and artifact cache
+                seeds:list,              # one run per seed (its alpha*, searches and retraining)
+                lams:tuple=(1, 2, 3),    # shared edges to ask for (the paper: 1, 2, 3)
+               )->pd.DataFrame:
     "One row per seed, lambda and warm-up setting: the regularised search's architecture, retrained."
     rows = []
     for seed in seeds:
@@ -57,9 +60,15 @@ def table1_runs(exp:Experiment, seeds:list, lams:tuple=(1, 2, 3))->pd.DataFrame:
                              'search_seconds': s.cost['seconds']})
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_experiments.ipynb #7c3e5151
-def table2_runs(exp:Experiment, seeds:list, lams:tuple=(0, 1, 2, 3))->pd.DataFrame:
+# %% ../nbs/16_experiments.ipynb #b6d0d088
+def table2_runs(exp:Experiment,         # preset, data and artifact cache
+                seeds:list,              # one run per seed (its alpha*, hypernetwork and retraining)
+                lams:tuple=(0, 1, 2, 3), # shared edges: integers in 0..Lambda (the paper: 0..3)
+               )->pd.DataFrame:
     "One row per seed, source (hypernetwork | random deviation) and lambda, retrained."
+    L = 4 * exp.P.n_chosen
+    bad = [l for l in lams if l != int(l) or not 0 <= l <= L]
+    if bad: raise ValueError(f"lams must be integers in 0..{L} (a random deviation shares a whole number of edges), got {bad}")
     rows = []
     for seed in seeds:
         hr, _ = exp.hypernet(seed); star = hr.target
@@ -73,8 +82,11 @@ def table2_runs(exp:Experiment, seeds:list, lams:tuple=(0, 1, 2, 3))->pd.DataFra
                              'valid_acc': r.valid['accuracy'], 'test_acc': r.test['accuracy'], 'arch': arch_id(a)})
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_experiments.ipynb #b6d0d088
-def table3_runs(exp:Experiment, seeds:list, methods:tuple=METHODS)->pd.DataFrame:
+# %% ../nbs/16_experiments.ipynb #be34d57d
+def table3_runs(exp:Experiment,         # preset, data and artifact cache
+                seeds:list,              # one run of every method per seed
+                methods:tuple=METHODS,   # which of `METHODS`
+               )->pd.DataFrame:
     "One row per method and seed: the ensemble's test metrics, diversity, members and measured cost."
     rows = []
     for seed in seeds:
@@ -87,8 +99,10 @@ def table3_runs(exp:Experiment, seeds:list, methods:tuple=METHODS)->pd.DataFrame
                          'member_ids': ' ; '.join(d['id'] for d in e.members)})
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_experiments.ipynb #b1dc51c5
-def fig4_1_curves(exp:Experiment, seeds:list)->pd.DataFrame:
+# %% ../nbs/16_experiments.ipynb #707e7f32
+def fig4_1_curves(exp:Experiment,       # preset, data and artifact cache (the searches of Table 3 are reused)
+                  seeds:list,            # one EdgeNES and one DartsEns run per seed
+                 )->pd.DataFrame:
     "The EdgeNES and DartsEns curves of every seed: method, seed, x (iterations), members, accuracy."
     P, d = exp.P, exp.splits
     yv, yt = d.data.y_train[d.valid], d.data.y_test
@@ -101,8 +115,11 @@ def fig4_1_curves(exp:Experiment, seeds:list)->pd.DataFrame:
         out.append(c.assign(method='edgenes', seed=seed))
     return pd.concat(out, ignore_index=True)[['method', 'seed', 'x', 'members', 'accuracy']]
 
-def fig4_1_aucs(curves:pd.DataFrame, auc_from:float=0.5)->tuple:
+def fig4_1_aucs(curves:pd.DataFrame,   # `fig4_1_curves` output
+                auc_from:float=0.5,      # the window starts at this share of the range both methods reach
+               )->tuple:
     "(per-seed window AUCs, the window, Welch's t-test EdgeNES vs DartsEns)."
+    if not 0 <= auc_from < 1: raise ValueError(f"auc_from must be in [0, 1), got {auc_from}")
     end = curves.groupby(['method', 'seed'])['x'].max().min()
     start = auc_from * end
     aucs = pd.DataFrame([{'method': m, 'seed': s, 'auc': window_auc(g, start, end)}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_paper.ipynb #6734b5e8
 from __future__ import annotations
-import json, time, traceback
+import json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import edgenes
@@ -53,6 +53,7 @@ def check_params(**params)->dict:
     for k, v in params.items():
         want = PARAM_TYPES.get(k)
         if want is None: continue
+        if want is float and isinstance(v, int) and not isinstance(v, bool): continue     # 0 is a fine float
         if isinstance(v, bool) and want is int or not isinstance(v, want):
             raise TypeError(f"parameter '{k}' must be {want.__name__}, got {type(v).__name__} {v!r}")
     if 'seeds' in params and not all(isinstance(s, int) and not isinstance(s, bool) for s in params['seeds']):
@@ -131,8 +132,8 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     nb = paper_dir()/PAPER[key].notebook
     params = {'preset': preset, 'out_dir': str(Path(out_dir).resolve()), **params}
     if params.get('cache_dir'): params['cache_dir'] = str(Path(params['cache_dir']).resolve())   # the kernel runs in nbs/paper
-    unknown = set(params) - _known_params(nb)
-    if unknown: raise ValueError(f"{key}: unknown parameter(s) {sorted(unknown)}; the notebook takes {sorted(_known_params(nb))}")
+    known = _known_params(nb)
+    if set(params) - known: raise ValueError(f"{key}: unknown parameter(s) {sorted(set(params) - known)}; the notebook takes {sorted(known)}")
     P = get_preset(preset, **params.get('overrides', {}))
     log = Path(out_dir)/P.name/'runs'/f'{key}.ipynb'; log.parent.mkdir(parents=True, exist_ok=True)
     t0, status = time.perf_counter(), {'item': key, 'log': str(log)}
@@ -149,7 +150,13 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     return status
 
 # %% ../nbs/14_paper.ipynb #cc393925
-def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float, entries_before:int|None=None)->dict:
+def log_batch(folder:Path,                # figures/<preset>/: the items' records, and where the log goes
+              preset:str,                 # the preset's name as given
+              keys:list,                  # the items the batch ran
+              results:list,               # `run_item`'s status of each
+              seconds:float,              # the batch's wall-clock
+              entries_before:int|None=None, # artifacts in the cache when the batch started (0: a cold batch)
+             )->dict:
     "Append the batch's line to `folder/batches.jsonl` and return it."
     cache = {'hits': 0, 'misses': 0}
     for k in keys:
@@ -164,7 +171,7 @@ def log_batch(folder:Path, preset:str, keys:list, results:list, seconds:float, e
     with open(folder/'batches.jsonl', 'a') as f: f.write(json.dumps(line) + '\n')
     return line
 
-# %% ../nbs/14_paper.ipynb #37619b71
+# %% ../nbs/14_paper.ipynb #bc490bd3
 @call_parse
 def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
                       only:str='',            # comma-separated items, e.g. "fig3_1,theorem1" ('': all)
