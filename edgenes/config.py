@@ -63,26 +63,37 @@ class Preset:
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
+    # -- ensembles trained together (edgenes.dash; dash.md section 2: project choices, not the DASH paper's)
+    sam_rho:float=0.05            # SAM radius (dash.md: 0.05 for 10 classes, 0.1 for CIFAR-100)
+    dash_beta:float=0.5           # DASH's diversity weight in the ascent step
+    dash_tau:float=1.0            # temperature of the non-target softmax
+    dash_gamma:float=0.0          # weight of the ensemble-level SAM term (0: members only)
+    # -- robustness (edgenes.robust; dash.md section 3)
+    attack_eps:tuple=(2/255, 8/255) # l-infinity radii of FGSM and PGD on the [0, 1] pixel scale
+    pgd_steps:int=3               # PGD iterations (step eps/4, random start; dash.md: 20)
+    attack_n:int|None=100         # test images attacked (None: all)
 
 # %% ../nbs/00_config.ipynb #08e2a0ec
 PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
     'quick': Preset(name='quick', n_train=2000, valid_frac=0.15, C=6, search_epochs=4, search_bs=32, a_lr=3e-3,
                     retrain_C=12, retrain_epochs=6, retrain_bs=64, retrain_lr=0.05,
-                    hyper_epochs=8, hyper_a_lr=0.05, ens_n=3, ens_N=4, seeds=(0, 1)),
+                    hyper_epochs=8, hyper_a_lr=0.05, ens_n=3, ens_N=4, seeds=(0, 1),
+                    pgd_steps=10, attack_n=500),
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
                     a_betas=(0.5, 0.9),                           # thesis code: (0.5, 0.999)
                     retrain_C=16, retrain_epochs=50, retrain_bs=96, retrain_lr=0.025,   # code: 2.5e-3
                     hyper_epochs=150, n_pivots=5, hyper_eps=0.2,  # thesis code: lambda ~ U[0, 4.2]
-                    hyper_init_std=1.0, ens_n=3, ens_N=9, seeds=(120, 121, 122, 123, 124)),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
+                    hyper_init_std=1.0, ens_n=3, ens_N=9, seeds=(120, 121, 122, 123, 124),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
+                    sam_rho=0.1, attack_eps=(1/255, 2/255, 4/255, 8/255), pgd_steps=20, attack_n=None),   # dash.md for CIFAR-100
 }
 
 # %% ../nbs/00_config.ipynb #75141835
 def _check_type(key:str, value, default):
     "Raise a `TypeError` unless `value` has the type of the field's `default`."
-    optional = {'data_root': str, 'n_train': int, 'hyper_a_lr': (int, float)}   # fields that may be None
+    optional = {'data_root': str, 'n_train': int, 'hyper_a_lr': (int, float), 'attack_n': int}   # fields that may be None
     if key in optional:
         if value is not None and (isinstance(value, bool) or not isinstance(value, optional[key])):
             raise TypeError(f"preset key '{key}' must be None or {getattr(optional[key], '__name__', 'float')}, "

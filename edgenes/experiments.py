@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pandas as pd
 from .arch import arch_id, shared_edges, random_deviation
-from .ensemble import Experiment, run_method, METHODS, edgenes_lams
+from .ensemble import Experiment, run_method, METHODS, PAPER_METHODS, edgenes_lams
 from .curves import darts_ens_curve, edgenes_curve, window_auc
 from .stats import mean_std, ttest_auc
 
@@ -23,12 +23,13 @@ PAPER_NUMBERS = {
     'table2': pd.DataFrame({'source': ['hypernetwork'] * 4 + ['random deviation'] * 4, 'lam': [0, 1, 2, 3] * 2,
                             'mean': [46.2, 45.9, 46.7, 46.6, 43.9, 46.1, 45.6, 45.9],
                             'sd': [2.5, 2.7, 2.8, 2.1, 7.7, 5.4, 4.9, 2.5]}),
-    'table3': pd.DataFrame({'method': list(METHODS), 'mean': [46.8, 44.6, 48.9, 46.9, 47.7, 48.1],
+    'table3': pd.DataFrame({'method': list(PAPER_METHODS), 'mean': [46.8, 44.6, 48.9, 46.9, 47.7, 48.1],
                             'sd': [1.7, 6.9, 1.2, 3.2, 2.0, 1.7], 'search_gpu_hours': [1.2, 0, 3.6, 0, 1.2, 2.1]}),
     'fig4_1': {'p': 0.0287, 'test': 'two-sample t-test on AUCs from iteration 80 (variant not stated)'},
 }
 METHOD_NAMES = {'darts': 'DARTS', 'random': 'Random', 'darts_ens': 'DartsEns', 'random_nes': 'Random-NES',
-                'randomd_nes': 'RandomD-NES', 'edgenes': 'EdgeNES'}
+                'randomd_nes': 'RandomD-NES', 'edgenes': 'EdgeNES', 'deep_ens': 'Deep Ens (alpha*)',
+                'sam_ens': 'SAM Ens (alpha*)', 'dash': 'DASH (alpha*)', 'edgenes_dash': 'EdgeNES + DASH'}
 
 # %% ../nbs/16_experiments.ipynb #adbf30ca
 def summarise(df:pd.DataFrame, by:list, col:str, scale:float=100.)->pd.DataFrame:
@@ -85,18 +86,21 @@ def table2_runs(exp:Experiment,         # preset, data and artifact cache
 # %% ../nbs/16_experiments.ipynb #be34d57d
 def table3_runs(exp:Experiment,         # preset, data and artifact cache
                 seeds:list,              # one run of every method per seed
-                methods:tuple=METHODS,   # which of `METHODS`
+                methods:tuple=METHODS,   # which of `METHODS` (the paper's six and the jointly trained ensembles)
+                attack:bool=True,        # FGSM and PGD accuracy too (columns `fgsm@<eps>`, `pgd<steps>@<eps>`)
                )->pd.DataFrame:
-    "One row per method and seed: the ensemble's test metrics, diversity, members and measured cost."
+    "One row per method and seed: the ensemble's test metrics, diversity, robustness, members and measured cost."
     rows = []
     for seed in seeds:
         for m in methods:
-            e = run_method(exp, m, seed)
+            e = run_method(exp, m, seed, attack=attack)
+            rob = {k: v for k, v in (e.robust or {}).items() if k not in ('eps', 'pgd_steps')}
             rows.append({'method': m, 'seed': seed, **{f'test_{k}': v for k, v in e.test.items()},
                          'valid_accuracy': e.valid['accuracy'], **e.diversity, 'members': len(e.members),
                          'pool': len(e.pool), 'search_seconds': e.cost['search_seconds'],
                          'retrain_seconds': e.cost['retrain_seconds'], 'device': e.cost['device'],
-                         'member_ids': ' ; '.join(d['id'] for d in e.members)})
+                         'member_ids': ' ; '.join(d['id'] for d in e.members),
+                         **{('attack_n' if k == 'n' else k): v for k, v in rob.items()}})
     return pd.DataFrame(rows)
 
 # %% ../nbs/16_experiments.ipynb #707e7f32

@@ -32,7 +32,7 @@ PAPER:dict[str, Item] = {i.key: i for i in [
     Item('table2', 'table2.ipynb', 'Table 2: retrained accuracy of the hypernetwork and of random deviations at each lambda'),
     Item('fig3_2', 'fig3_2.ipynb', 'Figure 3.2: retrained accuracy against the deviation from alpha*'),
     Item('table1', 'table1.ipynb', 'Table 1: the regularised search with and without the warm-up'),
-    Item('table3', 'table3.ipynb', 'Table 3: EdgeNES against the five baselines'),
+    Item('table3', 'table3.ipynb', 'Table 3: EdgeNES against the baselines, with DASH and robustness'),
     Item('fig4_1', 'fig4_1.ipynb', 'Figure 4.1: ensemble accuracy along the search, and the t-test on the areas'),
     Item('theorem1', 'theorem1.ipynb', 'Theorem 1: the closed form against a Monte Carlo simulation and a real training'),
 ]}

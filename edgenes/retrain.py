@@ -35,6 +35,8 @@ class RetrainResult:
     test_probs:torch.Tensor    # probabilities on the test split
     history:list               # one row per epoch
     cost:dict                  # wall-clock seconds and device
+    net:dict|None=None         # `Network` arguments (to rebuild the model)
+    weights:list|None=None     # [the trained model's state dict] (kept in the artifact cache for the attacks of Table 3)
     model:torch.nn.Module=field(repr=False, default=None)
 
 # %% ../nbs/08_retrain.ipynb #6405556c
@@ -60,7 +62,9 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
     "Train `arch` from scratch and evaluate it (the retraining of Algorithm 1)."
     seed_everything(seed)
     dev = default_device(device)
-    net = Network(arch, retrain_C, splits.data.n_classes, splits.data.shape[0], retrain_layers, auxiliary > 0)
+    net_args = {'C': retrain_C, 'n_classes': splits.data.n_classes, 'in_ch': splits.data.shape[0],
+                'layers': retrain_layers, 'auxiliary': auxiliary > 0}
+    net = Network(arch, **net_args)
     cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain'), *cbs]
     if progress: cbs.append(ProgressCB(prefix='retrain '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'arch': arch_id(arch), 'seed': seed, 'C': retrain_C}))
@@ -68,4 +72,4 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
     pv, yv = predict(net, Batches(splits.data, splits.valid, eval_bs, device=dev))
     pt, yt = predict(net, Batches(splits.data, None, eval_bs, device=dev))
     return RetrainResult(arch, evaluate(pv, yv, ece_bins), evaluate(pt, yt, ece_bins), pv, pt,
-                         learn.history, learn.cost, net)
+                         learn.history, learn.cost, net_args, [{k: v.detach().cpu().clone() for k, v in net.state_dict().items()}], net)

@@ -15,7 +15,8 @@ COLUMNS = {'theorem1': {'source', 'Lambda', 'N', 'closed_form', 'value', 'se', '
            'fig3_2': {'seed', 'source', 'lam', 'shared', 'deviation', 'valid_acc', 'test_acc'},
            'table1': {'seed', 'lam', 'warmup', 'shared', 'valid_acc', 'test_acc', 'arch', 'search_seconds'},
            'table3': {'method', 'seed', 'test_accuracy', 'test_nll', 'test_brier', 'test_ece', 'disagreement',
-                      'pairwise_kl', 'search_seconds', 'retrain_seconds', 'device'},
+                      'pairwise_kl', 'search_seconds', 'retrain_seconds', 'device', 'attack_n', 'clean',
+                      'fgsm@2/255', 'fgsm@8/255', 'pgd3@2/255', 'pgd3@8/255'},
            'fig4_1': {'method', 'seed', 'x', 'members', 'accuracy'}}
 
 def batch(out, cache, *args, **kw):
@@ -66,6 +67,11 @@ def test_item_outputs(key, full):
         for c in ('test_accuracy', 'test_brier', 'test_ece', 'disagreement'): assert df[c].between(0, 1).all()
         assert (df['pairwise_kl'] >= 0).all() and (df['search_seconds'] >= 0).all()
         assert (df[df.method.isin(['random', 'random_nes'])]['search_seconds'] == 0).all()
+        for c in ('clean', 'fgsm@2/255', 'fgsm@8/255', 'pgd3@2/255', 'pgd3@8/255'): assert df[c].between(0, 1).all()
+        assert (df['attack_n'] == 100).all() and (df['fgsm@8/255'] <= df['clean'] + 0.05).all()
+        edn, edd = (df[df.method == m].sort_values('seed') for m in ('edgenes', 'edgenes_dash'))
+        assert edn['member_ids'].tolist() == edd['member_ids'].tolist()       # EdgeNES's members, trained with DASH
+        assert rec['results']['dash_settings'] == {'rho': 0.05, 'beta': 0.5, 'tau': 1.0, 'gamma': 0.0}
     if key == 'fig4_1':
         assert set(df['method']) == {'edgenes', 'darts_ens'} and df['accuracy'].between(0, 1).all()
         assert 0 <= rec['results']['ttest']['p'] <= 1 and rec['results']['ttest']['test'] == 'Welch'

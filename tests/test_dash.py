@@ -1,0 +1,163 @@
+"""DASH and the other ensemble trainers (edgenes.dash), and the attacks of edgenes.robust: the properties issue 5 asks for."""
+import copy
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from edgenes.dash import ensemble_step, ascent, diversity, nontarget_log_probs, trainer_settings, train_ensemble
+from edgenes.robust import fgsm, pgd
+from edgenes.stats import pairwise_kl
+
+
+def tiny(seed):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 64, 10))
+
+
+def members(M=3, lr=0.1):
+    ms = [tiny(s) for s in range(M)]
+    return ms, [torch.optim.SGD(m.parameters(), lr, momentum=0.9, weight_decay=5e-4) for m in ms]
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(32, 3, 8, 8, generator=g), torch.randint(0, 10, (32,), generator=g)
+
+
+def same_state(a, b, tol=1e-6):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(va.float(), vb.float(), atol=tol, rtol=0), k
+
+
+def sam_step_by_hand(m, opt, x, y, rho, clip):
+    "SAM as written in Foret et al.: ascent along the normalised gradient, gradient there, step from the original point."
+    ps = list(m.parameters())
+    g = torch.autograd.grad(F.cross_entropy(m(x), y), ps)                 # clean pass: BN statistics move here
+    norm = torch.sqrt(sum((gi ** 2).sum() for gi in g))
+    e = [rho * gi / (norm + 1e-12) for gi in g]
+    bufs = {k: v.clone() for k, v in m.state_dict().items() if 'running' in k or 'num_batches' in k}
+    with torch.no_grad():
+        for p, ei in zip(ps, e): p += ei
+    g2 = torch.autograd.grad(F.cross_entropy(m(x), y), ps)
+    with torch.no_grad():
+        for p, ei in zip(ps, e): p -= ei
+    m.load_state_dict({**m.state_dict(), **bufs})                          # the perturbed pass leaves BN alone
+    for p, gi in zip(ps, g2): p.grad = gi.clone()
+    torch.nn.utils.clip_grad_norm_(ps, clip)
+    opt.step(); opt.zero_grad()
+
+
+def test_dash_without_diversity_and_gamma_is_per_member_sam(batch):
+    x, y = batch
+    a, oa = members(); b, ob = members()
+    for _ in range(3):
+        for m in a + b: m.train()
+        ensemble_step(a, oa, x, y, rho=0.05, beta=0., gamma=0., clip=5.)
+        for m, o in zip(b, ob): sam_step_by_hand(m, o, x, y, 0.05, 5.)
+    for ma, mb in zip(a, b): same_state(ma, mb)
+
+
+def test_dash_with_beta_differs_from_sam(batch):
+    "The diversity term does change the step (so the test above is not vacuous)."
+    x, y = batch
+    a, oa = members(); b, ob = members()
+    for m in a + b: m.train()
+    ensemble_step(a, oa, x, y, rho=0.05, beta=0.); ensemble_step(b, ob, x, y, rho=0.05, beta=5.)
+    assert max((pa - pb).abs().max().item() for pa, pb in zip(a[0].parameters(), b[0].parameters())) > 1e-6
+
+
+def test_sam_with_rho_zero_is_the_plain_step(batch):
+    x, y = batch
+    a, oa = members(); b, ob = members(); c, oc = members()
+    for _ in range(3):
+        for m in a + b + c: m.train()
+        ensemble_step(a, oa, x, y, rho=0., beta=0.)                      # SAM at rho = 0
+        ensemble_step(b, ob, x, y, rho=None)                            # the Deep Ensemble's plain step
+        for m, o in zip(c, oc):                                         # and a plain step written out
+            F.cross_entropy(m(x), y).backward(); torch.nn.utils.clip_grad_norm_(m.parameters(), 5.); o.step(); o.zero_grad()
+    for ma, mb, mc in zip(a, b, c):
+        same_state(ma, mb, 0.); same_state(ma, mc, 1e-7)
+
+
+def _kl_after_ascent(ms, x, y, beta, rho=0.5):
+    for m in ms: m.train()
+    eps = ascent(ms, [m(x) for m in ms], y, rho=rho, beta=beta, tau=1.)
+    ps = [list(m.parameters()) for m in ms]
+    with torch.no_grad():
+        for p, e in zip(ps, eps):
+            for pi, ei in zip(p, e): pi += ei
+        for m in ms: m.eval()
+        z = [m(x) for m in ms]
+        for p, e in zip(ps, eps):
+            for pi, ei in zip(p, e): pi -= ei
+    nt = [nontarget_log_probs(zi, y) for zi in z]
+    nontarget = torch.stack([diversity(z[i], [nt[j] for j in range(len(z)) if j != i], y) for i in range(len(z))]).mean().item()
+    return nontarget, pairwise_kl([zi.softmax(-1) for zi in z])
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_larger_diversity_weight_raises_pairwise_kl_in_the_ascent(seed):
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(64, 3, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g)
+    ms = [tiny(10 * seed + i) for i in range(3)]
+    kl = {beta: _kl_after_ascent(copy.deepcopy(ms), x, y, beta) for beta in (0., 1., 5.)}
+    print({b: (round(k[0], 4), round(k[1], 4)) for b, k in kl.items()})
+    assert kl[0.][0] < kl[1.][0] < kl[5.][0]          # the non-target KL the term measures
+    assert kl[0.][1] < kl[5.][1]                      # and the KL of the full predictions
+
+
+def test_trainer_settings_reject_bad_input():
+    with pytest.raises(ValueError, match='valid: deep, sam, dash'): trainer_settings('swag', 0.05, 0.5, 1., 0.)
+    with pytest.raises(TypeError, match='rho must be a number'): trainer_settings('dash', '0.05', 0.5, 1., 0.)
+    with pytest.raises(ValueError, match='0 <= gamma <= 1'): trainer_settings('dash', 0.05, 0.5, 1., 2.)
+    with pytest.raises(ValueError, match='tau > 0'): trainer_settings('dash', 0.05, 0.5, 0., 0.)
+
+
+class Crash(Exception): pass
+
+
+def test_train_ensemble_resumes_to_the_same_members(tmp_path, tiny_splits):
+    "A joint training killed after its first epoch and resumed ends where an uninterrupted one does, bit for bit."
+    from edgenes.arch import random_arch
+    from edgenes.learner import Callback
+    class CrashAfterFirst(Callback):
+        order = 200                                               # after the checkpoint (order 100) is written
+        def after_epoch(self, learn):
+            if learn.epoch == 0: raise Crash('killed')
+    archs = [random_arch(0), random_arch(1)]
+    kw = dict(retrain_C=4, retrain_epochs=2, retrain_bs=64, seed=3, device='cpu')
+    full = train_ensemble(archs, tiny_splits, 'dash', **kw)
+    ck = tmp_path / 'ens.pt'
+    with pytest.raises(Crash): train_ensemble(archs, tiny_splits, 'dash', ckpt=ck, cbs=[CrashAfterFirst()], **kw)
+    assert ck.exists()
+    resumed = train_ensemble(archs, tiny_splits, 'dash', ckpt=ck, **kw)
+    for a, b in zip(full.weights, resumed.weights):
+        for k in a: assert torch.equal(a[k], b[k]), k
+    assert [r['train_loss'] for r in full.history] == [r['train_loss'] for r in resumed.history]
+    with pytest.raises(ValueError, match='other settings'):       # a checkpoint of another trainer is refused
+        train_ensemble(archs, tiny_splits, 'sam', ckpt=ck, **kw)
+
+
+def test_fgsm_on_a_linear_model_is_the_closed_form():
+    "For log-softmax(Wx + b) the input gradient of -log p_y is W^T (p - e_y): FGSM is x + eps sign(W^T (p - e_y)), clipped."
+    torch.manual_seed(0)
+    W, b = torch.randn(5, 20), torch.randn(5)
+    f = lambda x: F.log_softmax(x @ W.T + b, -1)
+    x, y = torch.rand(100, 20), torch.randint(0, 5, (100,))
+    p = f(x).exp()
+    for eps in (1 / 255, 8 / 255, 0.3):
+        closed = (x + eps * ((p - F.one_hot(y, 5)) @ W).sign()).clamp(0, 1)
+        assert torch.allclose(fgsm(f, x, y, eps), closed, atol=1e-7)
+
+
+def test_pgd_stays_in_the_ball_and_the_image_range():
+    torch.manual_seed(0)
+    lin = nn.Linear(20, 5)
+    f = lambda x: F.log_softmax(lin(x), -1)
+    x, y = torch.rand(50, 20), torch.randint(0, 5, (50,))
+    xa = pgd(f, x, y, 0.05, steps=7, generator=torch.Generator().manual_seed(1))
+    assert (xa - x).abs().max() <= 0.05 + 1e-6 and xa.min() >= 0 and xa.max() <= 1
+    loss = lambda xx: F.nll_loss(f(xx), y).item()
+    assert loss(xa) > loss(x)                          # it climbs the loss
+    assert torch.equal(xa, pgd(f, x, y, 0.05, steps=7, generator=torch.Generator().manual_seed(1)))   # seeded: repeatable
