@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: install reproduce demo test gates readme clean-venv
+.PHONY: install reproduce demo test gates readme site docs clean-venv
 
 $(BIN)/.installed: requirements.lock setup.py settings.ini
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"edgenes needs Python >= 3.11, this is {sys.version}"'
@@ -41,6 +41,15 @@ test: gates
 # README.md is generated from nbs/index.ipynb (without Quarto).
 readme: install
 	$(BIN)/python tools/make_readme.py
+
+# The docs site as static HTML without Quarto, into _site/ (open _site/index.html, or serve it:
+# python -m http.server -d _site). Paper pages show the outputs and figures of the last quick batch.
+site: install
+	$(BIN)/python tools/build_site.py --out _site --preset quick
+
+# The docs site with nbdev and Quarto (where Quarto is installed: https://quarto.org), into _docs/.
+docs: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" nbdev_docs
 
 clean-venv:
 	rm -rf $(VENV)
