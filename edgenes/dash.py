@@ -11,11 +11,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .config import seed_everything, default_device
 from .data import Splits, Batches, train_dls
-from .arch import Arch, arch_id
+from .arch import arch_id
 from .network import Network
 from .learner import Learner, Callback, TimerCB, ProgressCB, CheckpointCB
 from .metrics import predict, evaluate, ensemble_probs
-from .retrain import DropPathCB
+from .retrain import DropPathCB, network_args, cpu_state
 
 # %% auto #0
 __all__ = ['TRAINERS', 'drop_target', 'nontarget_log_probs', 'diversity', 'ascent', 'ensemble_step', 'Members',
@@ -184,8 +184,12 @@ def trainer_settings(trainer:str, rho:float, beta:float, tau:float, gamma:float)
 class EnsembleTrainCB(Callback):
     "The step of an ensemble `Learner`: `ensemble_step` with one SGD optimiser and cosine schedule per member."
     order = 0
-    def __init__(self, lr:float=0.025, momentum:float=0.9, wd:float=3e-4, clip:float|None=5.,
-                 aux_weight:float=0., **step):    # `ensemble_step` settings (rho, beta, tau, gamma)
+    def __init__(self, lr:float=0.025,        # initial learning rate of every member, cosine-annealed per epoch
+                 momentum:float=0.9,          # SGD momentum
+                 wd:float=3e-4,               # weight decay
+                 clip:float|None=5.,          # gradient-norm clip per member (None: off)
+                 aux_weight:float=0.,         # auxiliary head's loss weight
+                 **step):                     # `ensemble_step` settings (rho, beta, tau, gamma)
         self.lr, self.momentum, self.wd, self.clip, self.aux_weight, self.step_kw = lr, momentum, wd, clip, aux_weight, step
     def before_fit(self, learn):
         for i, n in enumerate(learn.model.nets):
@@ -235,20 +239,28 @@ def train_ensemble(archs:list,           # the members' architectures (alpha* M 
                    dash_beta:float=0.5,  # diversity weight in the ascent
                    dash_tau:float=1.,    # temperature of the non-target softmax
                    dash_gamma:float=0.,  # weight of the ensemble-level SAM term
-                   retrain_C:int=16, retrain_layers:int=2, retrain_epochs:int=50, retrain_bs:int=96,
-                   retrain_lr:float=0.025, drop_path:float=0.1, auxiliary:float=0., augment:bool=False,
-                   grad_clip:float=5., ece_bins:int=15, eval_bs:int=256,
+                   retrain_C:int=16,     # channels of each member (as `retrain`)
+                   retrain_layers:int=2, # stacked cells of each member
+                   retrain_epochs:int=50, # epochs (the retraining's budget)
+                   retrain_bs:int=96,    # batch size, the same batches for every member
+                   retrain_lr:float=0.025, # initial SGD learning rate of every member, cosine-annealed to 0
+                   drop_path:float=0.1,  # final drop-path probability, reached linearly
+                   auxiliary:float=0.,   # auxiliary-head loss weight (0: no head)
+                   augment:bool=False,   # random crop and flip
+                   grad_clip:float=5.,   # gradient-norm clip per member
+                   ece_bins:int=15,      # ECE bins
+                   eval_bs:int=256,      # prediction batch size
                    seed:int=0,           # seed of the batches; member i is initialised with seed + 1000 i
                    cbs:list=(),          # extra callbacks
                    ckpt:str|Path|None=None, # checkpoint file: save every epoch, resume if present
-                   progress:bool=False, device:str|None=None,
+                   progress:bool=False,  # print a line per epoch
+                   device:str|None=None, # None: CUDA if available, else the CPU
                   )->EnsembleTrainResult:
     "Train the members of `archs` together with `trainer`, on the retraining's data and budget, and evaluate."
     st = trainer_settings(trainer, sam_rho, dash_beta, dash_tau, dash_gamma)
     if not archs: raise ValueError("an ensemble needs at least one architecture")
     dev, seeds = default_device(device), member_seeds(seed, len(archs))
-    net_args = {'C': retrain_C, 'n_classes': splits.data.n_classes, 'in_ch': splits.data.shape[0],
-                'layers': retrain_layers, 'auxiliary': auxiliary > 0}
+    net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
     nets = []
     for a, s in zip(archs, seeds): seed_everything(s); nets.append(Network(a, **net_args))
     seed_everything(seed)
@@ -265,12 +277,18 @@ def train_ensemble(archs:list,           # the members' architectures (alpha* M 
                                evaluate(ensemble_probs([p for p, _ in pt]), yt, ece_bins),
                                [p for p, _ in pv], [p for p, _ in pt], [evaluate(p, yt, ece_bins) for p, _ in pt],
                                learn.history, learn.cost, net_args,
-                               [{k: v.detach().cpu().clone() for k, v in n.state_dict().items()} for n in nets], model)
+                               [cpu_state(n) for n in nets], model)
 
 # %% ../nbs/17_dash.ipynb #586782fc
-def load_member(r, i:int, device:str|None=None)->nn.Module:
+def load_member(r,                        # an `EnsembleTrainResult`, or a `RetrainResult` (one member)
+                i:int,                    # which member
+                device:str|None=None,     # None: CUDA if available, else the CPU
+               )->nn.Module:
     "Member `i` of a result that stores `weights` and `net` (an `EnsembleTrainResult`, or a `RetrainResult` with i = 0)."
     archs = getattr(r, 'archs', None) or [r.arch]
-    if getattr(r, 'weights', None) is None: raise ValueError("this result stores no weights: recompute it with weights kept")
+    if getattr(r, 'weights', None) is None:
+        raise ValueError("this result stores no weights (a cache entry written before weights were kept): "
+                         "get it with `Experiment.retrained(arch, seed, weights=True)`, which recomputes it once")
+    if not 0 <= i < len(archs): raise IndexError(f"member {i} of an ensemble of {len(archs)}")
     n = Network(archs[i], **r.net); n.load_state_dict(r.weights[i])
     return n.to(default_device(device)).eval()

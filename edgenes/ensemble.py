@@ -11,7 +11,7 @@ import torch
 from fastcore.basics import patch
 from .config import Preset, preset_kwargs
 from .data import Splits
-from .arch import Arch, arch_id, arch_to_json, random_arch, random_deviation, shared_edges
+from .arch import Arch, arch_id, arch_to_json, random_arch, random_deviation
 from .learner import atomic_save
 from .search import darts_search, SearchResult
 from .hypernet import train_hypernet, Hypernet, HyperResult
@@ -184,12 +184,22 @@ def trained_ensemble(self:Experiment, archs:list, seed:int,
                      trainer:str='dash',  # deep | sam | dash (`edgenes.dash.TRAINERS`)
                     )->EnsembleTrainResult:
     "The members `archs` trained together with `trainer` on the retraining's data and budget."
+    spec = self._ensemble_spec(archs, seed, trainer)
+    ck = self.cache.root/'ckpt'/f'ensemble-{self.cache.key(spec)}.ckpt' if self.cache.root else None   # a killed run resumes
+    def compute():
+        r = _strip(train_ensemble(archs, self.splits, trainer, ckpt=ck, **preset_kwargs(
+            train_ensemble, self.P, seed=seed, progress=self.progress, device=self.device)))
+        if ck is not None: ck.unlink(missing_ok=True)          # the cache entry replaces it
+        return r
+    return self.cache.get('ensemble', spec, compute)
+
+@patch
+def _ensemble_spec(self:Experiment, archs:list, seed:int, trainer:str)->dict:
+    "What determines a jointly trained ensemble (settings a trainer ignores are left out: a Deep Ensemble does not depend on rho)."
     st = trainer_settings(trainer, self.P.sam_rho, self.P.dash_beta, self.P.dash_tau, self.P.dash_gamma)
-    kw = {k: v for k, v in preset_kwargs(train_ensemble, self.P).items() if k not in ('sam_rho', 'dash_beta', 'dash_tau', 'dash_gamma')}
-    spec = {'fn': 'train_ensemble', 'data': self._spec(retrain)['data'], **kw, 'seed': seed, 'trainer': trainer,
-            'settings': st, 'archs': [arch_id(a) for a in archs]}
-    return self.cache.get('ensemble', spec, lambda: _strip(train_ensemble(
-        archs, self.splits, trainer, **preset_kwargs(train_ensemble, self.P, seed=seed, progress=self.progress, device=self.device))))
+    spec = self._spec(train_ensemble, seed=seed, trainer=trainer, settings=st, archs=[arch_id(a) for a in archs])
+    for k in ('sam_rho', 'dash_beta', 'dash_tau', 'dash_gamma'): spec.pop(k)
+    return spec
 
 @patch
 def robustness(self:Experiment, tags:list, # what identifies the members (their cache keys)
@@ -294,11 +304,9 @@ def _run_trained(exp:Experiment, method:str, seed:int, n:int, N:int, attack:bool
         s = exp.alpha_star(seed)
         archs, search_s, pre_s, pool, lams = [s.arch] * n, s.cost['seconds'], 0., [arch_id(s.arch)], None
     t = exp.trained_ensemble(archs, seed, TRAINED[method])
-    yv, yt = exp.splits.data.y_train[exp.splits.valid], exp.splits.data.y_test
     robust = None
     if attack:
-        key = exp.cache.key({'archs': [arch_id(a) for a in archs], 'seed': seed, 'trainer': TRAINED[method], 'settings': t.settings,
-                             'spec': exp._spec(retrain)})
+        key = exp.cache.key(exp._ensemble_spec(archs, seed, TRAINED[method]))
         robust = exp.robustness([['ensemble', key, i] for i in range(len(archs))],
                                 lambda: [load_member(t, i, exp.device) for i in range(len(archs))])
     pt = t.member_test_probs

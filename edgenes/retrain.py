@@ -15,7 +15,7 @@ from .learner import Learner, Callback, TrainCB, TimerCB, ProgressCB, Checkpoint
 from .metrics import predict, evaluate
 
 # %% auto #0
-__all__ = ['DropPathCB', 'RetrainResult', 'retrain']
+__all__ = ['DropPathCB', 'network_args', 'cpu_state', 'RetrainResult', 'retrain']
 
 # %% ../nbs/08_retrain.ipynb #ee1fe5ac
 class DropPathCB(Callback):
@@ -25,6 +25,15 @@ class DropPathCB(Callback):
     def before_epoch(self, learn): learn.model.drop_prob = self.p * learn.epoch / max(learn.n_epochs, 1)
 
 # %% ../nbs/08_retrain.ipynb #081581f4
+def network_args(splits:Splits, retrain_C:int, retrain_layers:int, auxiliary:float)->dict:
+    "The `Network` arguments of a retrained model on `splits` (stored with its weights, to rebuild it)."
+    return {'C': retrain_C, 'n_classes': splits.data.n_classes, 'in_ch': splits.data.shape[0],
+            'layers': retrain_layers, 'auxiliary': auxiliary > 0}
+
+def cpu_state(net:torch.nn.Module)->dict:
+    "A detached CPU copy of `net`'s state dict (what the artifact cache keeps)."
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+
 @dataclass
 class RetrainResult:
     "A retrained architecture: its metrics and predictions on the validation and the test split."
@@ -62,8 +71,7 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
     "Train `arch` from scratch and evaluate it (the retraining of Algorithm 1)."
     seed_everything(seed)
     dev = default_device(device)
-    net_args = {'C': retrain_C, 'n_classes': splits.data.n_classes, 'in_ch': splits.data.shape[0],
-                'layers': retrain_layers, 'auxiliary': auxiliary > 0}
+    net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
     net = Network(arch, **net_args)
     cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain'), *cbs]
     if progress: cbs.append(ProgressCB(prefix='retrain '))
@@ -72,4 +80,4 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
     pv, yv = predict(net, Batches(splits.data, splits.valid, eval_bs, device=dev))
     pt, yt = predict(net, Batches(splits.data, None, eval_bs, device=dev))
     return RetrainResult(arch, evaluate(pv, yv, ece_bins), evaluate(pt, yt, ece_bins), pv, pt,
-                         learn.history, learn.cost, net_args, [{k: v.detach().cpu().clone() for k, v in net.state_dict().items()}], net)
+                         learn.history, learn.cost, net_args, [cpu_state(net)], net)

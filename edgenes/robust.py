@@ -33,11 +33,17 @@ def _input_grad(f, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
     loss = F.nll_loss(f(x), y, reduction='sum')     # sum: each image's gradient is its own, whatever the batch
     return torch.autograd.grad(loss, x)[0]
 
-def fgsm(f, x:torch.Tensor, y:torch.Tensor, eps:float)->torch.Tensor:
+def fgsm(f,                  # maps pixel images in [0, 1] to log-probabilities (e.g. a `PixelEnsemble`)
+         x:torch.Tensor,     # images in [0, 1]
+         y:torch.Tensor,     # labels
+         eps:float,          # l-infinity radius
+        )->torch.Tensor:
     "Fast gradient sign method: one step of size `eps` up the loss's sign, clipped to [0, 1]."
     return (x + eps * _input_grad(f, x, y).sign()).clamp(0, 1).detach()
 
-def pgd(f, x:torch.Tensor, y:torch.Tensor, eps:float,
+def pgd(f,                       # as `fgsm`
+        x:torch.Tensor, y:torch.Tensor, # images in [0, 1] and labels
+        eps:float,               # l-infinity radius
         steps:int=20,                   # iterations
         step_size:float|None=None,      # None: eps / 4
         random_start:bool=True,         # start from a uniform point of the eps ball
@@ -55,11 +61,15 @@ def pgd(f, x:torch.Tensor, y:torch.Tensor, eps:float,
     return xa
 
 # %% ../nbs/18_robust.ipynb #6266a5cb
-def attack_subset(data:ImageData, n:int|None, seed:int=0)->torch.Tensor:
+def attack_subset(data:ImageData,  # the data set
+                  n:int|None,        # how many test images (None: all)
+                  seed:int=0,        # seed of the subset
+                 )->torch.Tensor:
     "Indices of the `n` test images attacked (a seeded random subset; None: all)."
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"attack_n must be None or an int >= 1, got {n!r}")
     N = len(data.x_test)
     if n is None or n >= N: return torch.arange(N)
-    if not isinstance(n, int) or n < 1: raise ValueError(f"attack_n must be None or an int >= 1, got {n!r}")
     return torch.randperm(N, generator=torch.Generator().manual_seed(seed))[:n].sort().values
 
 def adversarial_accuracy(members:list,            # networks on normalised inputs
@@ -69,12 +79,14 @@ def adversarial_accuracy(members:list,            # networks on normalised input
                          attack_n:int|None=None,  # test images attacked (None: all)
                          eval_bs:int=256,         # images per batch
                          seed:int=0,              # subset and random start
-                         device:str|None=None,
+                         device:str|None=None,    # None: CUDA if available, else the CPU
                         )->dict:
     "Clean, FGSM and PGD accuracy of the ensemble of `members` on (a subset of) the test split; keys name eps in grey levels, e.g. `pgd20@8/255`."
     if not members: raise ValueError("an ensemble needs at least one member")
     bad = [e for e in attack_eps if isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e <= 1]
-    if bad: raise ValueError(f"attack_eps must be numbers in (0, 1] on the pixel scale, got {bad}")
+    if bad: raise ValueError(f"attack_eps must be numbers in (0, 1] on the pixel scale (8/255 = {8/255:.4f}), got {bad}")
+    if isinstance(pgd_steps, bool) or not isinstance(pgd_steps, int) or pgd_steps < 1:
+        raise ValueError(f"pgd_steps must be an int >= 1, got {pgd_steps!r}")
     dev = default_device(device)
     f = PixelEnsemble(members, data.mean, data.std).to(dev)
     idx = attack_subset(data, attack_n, seed)

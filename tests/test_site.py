@@ -5,7 +5,7 @@ Selenium drives them. Every page must load without console errors, every interna
 image must resolve (anchors included), every paper page must show its figure, and the index must
 show the README's results tables.
 """
-import functools, html, http.server, json, os, re, shutil, subprocess, sys, threading
+import functools, html, http.server, os, re, subprocess, sys, threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse, unquote
 import pytest

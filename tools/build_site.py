@@ -111,7 +111,7 @@ def lower_ids(body: str) -> str:
     return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{m.group(1).lower()}"', body)
 
 
-def fix_links(body: str, here: str, site_pages: set, doc_url: str) -> str:
+def fix_links(body: str, here: str, doc_url: str) -> str:
     "Links to the docs host or to notebooks become relative links between the site's pages."
     depth = here.count('/')
     up = '../' * depth
@@ -174,7 +174,6 @@ def page(title: str, desc: str, nav: str, body: str, here: str) -> str:
 
 def build(out: Path, preset: str = 'quick', force: bool = False, n_workers: int = 2) -> list:
     os.chdir(ROOT)
-    from fastcore.parallel import parallel  # noqa: F401  (nbdev's dependency; imported early for a clear error)
     import nbformat
     from nbdev.config import get_config
     from nbdev.serve import proc_nbs
@@ -207,7 +206,7 @@ def build(out: Path, preset: str = 'quick', force: bool = False, n_workers: int 
     for here, (rel, nb) in nbs_.items():
         fm = front_matter(nb)
         quarto_semantics(nb)
-        body = fix_links(lower_ids(to_html(nb)), here, set(nbs_), doc_url)
+        body = fix_links(lower_ids(to_html(nb)), here, doc_url)
         (out/here).parent.mkdir(parents=True, exist_ok=True)
         (out/here).write_text(page(titles[here], str(fm.get('description') or ''), nav_html(entries, here, titles), body, here))
         pages.append({'page': here, 'notebook': f'nbs/{rel}', 'title': titles[here]})
