@@ -34,9 +34,9 @@ gates: install
 	 if [ "$$before" != "$$after" ]; then echo "nbdev_clean or nbdev_export changed files: commit the notebooks clean and in sync with edgenes/"; git status --porcelain; exit 1; fi
 	@echo "gates: nbdev_clean and nbdev_export change nothing"
 
-test: gates
-	PATH="$(CURDIR)/$(BIN):$$PATH" nbdev_test --n_workers 2
-	$(BIN)/python -m pytest -q tests
+# install, gates, nbdev_test and pytest, each timed, with a summary at the end (tools/run_tests.py).
+test:
+	$(PYTHON) tools/run_tests.py
 
 # README.md is generated from nbs/index.ipynb (without Quarto).
 readme: install

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from edgenes.numerics import float_tol, rel_diff
 from edgenes.space import OPS, PRIMITIVES, N_NODES, EDGE_OFFSETS, FactorizedReduce, ReLUConvBN, SearchNet, arch_weights
 
 # ---- the plain DARTS formulation -------------------------------------------------------------
@@ -65,8 +66,12 @@ def build(kind, C, in_ch, seed=0):
     if kind == 'edgenes': return fast
     plain = PlainNet(C, 10, in_ch); plain.load_state_dict(fast.state_dict()); return plain
 
-def max_diffs(C=10, in_ch=3, size=32, bs=8, dtype=torch.float32)->dict:
-    "Largest absolute and relative (to the tensor's largest value) differences of logits and every gradient."
+def longest_sum(C=10, size=32, bs=8)->int:
+    "Terms in the longest sum behind the compared values: an architecture weight's gradient, over batch x 2C channels x (size/2)^2 pixels."
+    return bs * 2 * C * (size // 2) ** 2
+
+def grad_pairs(C=10, in_ch=3, size=32, bs=8, dtype=torch.float32)->list:
+    "(edgenes, plain) pairs of logits, d/d alpha, d/d beta and every weight's gradient for the same weights and batch."
     torch.manual_seed(1)
     x, y = torch.randn(bs, in_ch, size, size, dtype=dtype), torch.randint(0, 10, (bs,))
     alpha, beta = 1e-3 * torch.randn(14, 7, dtype=dtype), 1e-3 * torch.randn(14, dtype=dtype)
@@ -75,9 +80,14 @@ def max_diffs(C=10, in_ch=3, size=32, bs=8, dtype=torch.float32)->dict:
         net = build(kind, C, in_ch).to(dtype); a, b = alpha.clone().requires_grad_(), beta.clone().requires_grad_()
         out = net(x, a, b); F.cross_entropy(out, y).backward()
         res.append([out.detach(), a.grad, b.grad] + [p.grad for p in net.parameters()])
-    pairs = list(zip(*res))
-    return {'abs': max((u - v).abs().max().item() for u, v in pairs),
-            'rel': max(((u - v).abs().max() / v.abs().max().clamp_min(1e-30)).item() for u, v in pairs)}
+    return list(zip(*res))
+
+def max_diffs(C=10, in_ch=3, size=32, bs=8, dtype=torch.float32)->dict:
+    """Largest absolute and relative differences of logits and every gradient, and the tolerance of edgenes.numerics
+    (n x eps of the dtype, n the longest sum) they are judged by."""
+    pairs = grad_pairs(C, in_ch, size, bs, dtype)
+    return {'abs': max((u - v).abs().max().item() for u, v in pairs), 'rel': max(rel_diff(u, v) for u, v in pairs),
+            'tol': float_tol(dtype, longest_sum(C, size, bs)), 'n': longest_sum(C, size, bs)}
 
 # ---- one measurement (run in a fresh process) -------------------------------------------------
 def rss_mib()->float: return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
@@ -127,8 +137,8 @@ def main():
         kind, in_ch, size, step = a.one.split(',')
         print(json.dumps(measure(kind, int(in_ch), int(size), step, a.steps, device=a.device))); return
     d32, d64 = max_diffs(), max_diffs(dtype=torch.float64)
-    print(f"same numbers: largest difference of logits and gradients, float32 {d32['abs']:.1e} (relative {d32['rel']:.1e}), "
-          f"float64 {d64['abs']:.1e} (relative {d64['rel']:.1e})")
+    print(f"same numbers: largest difference of logits and gradients, float32 {d32['abs']:.1e} (relative {d32['rel']:.1e}, tolerance {d32['tol']:.1e}), "
+          f"float64 {d64['abs']:.1e} (relative {d64['rel']:.1e}, tolerance {d64['tol']:.1e}); kernels {torch.backends.cpu.get_cpu_capability()}")
     rows = []
     for in_ch, size in INPUTS:
         for step in STEPS:

@@ -12,3 +12,8 @@ def tiny_splits(embedded):
     return make_splits(embedded, seed=0, valid_frac=0.1, n_train=300)
 
 TINY = dict(C=4, search_epochs=3, search_bs=32, a_lr=3e-3)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'kernels: compares a fast path with a plain one; tests/test_kernels.py reruns these '
+                                       'under every CPU kernel path the machine supports (ATEN_CPU_CAPABILITY)')

@@ -1,0 +1,91 @@
+"""The test command (`make test`, what .ci/run runs): install, gates, the notebooks' tests, pytest; then a summary.
+
+    python3 tools/run_tests.py [--workers 2]
+
+Stages, in order, each timed:
+  install     `make install`: the venv from requirements.lock and the package (a no-op when up to date)
+  gates       `make gates`: nbdev_clean and nbdev_export change nothing
+  nbdev_test  every notebook's examples and tests, `--workers` notebooks at a time
+  pytest      tests/, `--workers` processes (pytest-xdist, one test file per worker at a time), with the 15 slowest
+              tests and every skip's reason; tests/test_kernels.py reruns the fast-vs-plain checks under each CPU
+              kernel path the machine supports
+A failed stage does not stop the later ones (except install): one run shows every failure. The exit code is 0 only
+if every stage passed. It runs with the system Python (standard library only), since the venv may not exist yet.
+
+Each worker runs PyTorch with one thread (OMP_NUM_THREADS=1): two workers on a 2-core machine with PyTorch's
+default of one OpenMP thread per core put four spinning threads on two cores, and small kernels then wait on
+descheduled threads (measured: a depthwise convolution of the search cell took 11.8 ms with two threads on a busy
+machine, 0.17 ms with one).
+"""
+import argparse, os, platform, re, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT/'.venv'/'bin'
+
+
+def cpu_model()->str:
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+
+def stage(name:str, cmd:list, env:dict|None=None, log:list|None=None)->tuple:
+    "Run `cmd` with its output streamed; return (seconds, exit code)."
+    print(f"\n=== {name}: {' '.join(map(str, cmd))}", flush=True)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    for line in p.stdout:
+        sys.stdout.write(line)
+        if log is not None: log.append(line.rstrip('\n'))
+    rc = p.wait()
+    return time.perf_counter() - t0, rc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--workers', type=int, default=2, help='notebooks / pytest processes at a time (default 2: the 2 cores)')
+    a = ap.parse_args()
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PATH': f"{BIN}:{os.environ.get('PATH', '')}"}
+    start, rows, nb_log, py_log = time.perf_counter(), [], [], []
+    make = os.environ.get('MAKE', 'make')
+
+    s, rc = stage('install', [make, '--no-print-directory', 'install'])
+    rows.append(('install', s, rc))
+    if rc == 0:
+        s, rc = stage('gates', [make, '--no-print-directory', 'gates']); rows.append(('gates', s, rc))
+        s, rc = stage('nbdev_test', [BIN/'nbdev_test', '--n_workers', str(a.workers), '--timing'], env, nb_log)
+        rows.append(('nbdev_test', s, rc))
+        s, rc = stage('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile',
+                                 '--durations=15', '-rs', 'tests'], env, py_log)
+        rows.append(('pytest', s, rc))
+    total = time.perf_counter() - start
+
+    print('\n' + '=' * 78)
+    print(f"test command summary: {cpu_model()}, {os.cpu_count()} cores, {a.workers} workers")
+    slow_nbs = [l for l in nb_log if re.match(r'^\S+\.ipynb: \d+ secs$', l)][:5]
+    for name, s, rc in rows:
+        extra = ''
+        if name == 'nbdev_test' and slow_nbs: extra = '  slowest: ' + ', '.join(l.replace(' secs', ' s') for l in slow_nbs)
+        print(f"  {name:<11} {s:7.1f} s  {'ok' if rc == 0 else f'FAILED (exit {rc})'}{extra}")
+    print(f"  {'total':<11} {total:7.1f} s  ({total / 60:.1f} min; budget 12 min)")
+    if py_log:
+        i = next((k for k, l in enumerate(py_log) if 'slowest 15 durations' in l), None)
+        if i is not None:
+            print("pytest's 15 slowest:")
+            for l in py_log[i + 1:]:
+                if not re.match(r'^\d+\.\d+s ', l): break
+                print('  ' + l)
+        skips = [l for l in py_log if l.startswith('SKIPPED')]
+        if skips: print('skipped, with the reason:'); [print('  ' + l) for l in skips]
+        final = next((l for l in reversed(py_log) if re.search(r'\d+ (passed|failed)', l)), None)
+        if final:
+            counts = {k: int(v) for v, k in re.findall(r'(\d+) (passed|failed|skipped|errors?)', final)}
+            print(f"pytest: {counts.get('passed', 0)} passed, {counts.get('failed', 0) + counts.get('error', 0) + counts.get('errors', 0)} failed"
+                  + (f", {counts['skipped']} skipped" if counts.get('skipped') else ''))
+    sys.exit(0 if rows and all(rc == 0 for _, _, rc in rows) and len(rows) == 4 else 1)
+
+
+if __name__ == '__main__': main()
