@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
-           'default_device', 'device_name', 'run_settings', 'cache_dir', 'data_dir']
+           'default_device', 'to_device', 'device_name', 'run_settings', 'cache_dir', 'data_dir']
 
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
@@ -181,6 +181,15 @@ def default_device(device:str|None=None, # 'cpu', 'cuda', 'cuda:1', ... (None: C
     "The device to run on: the one asked for, else CUDA if available, else the CPU."
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+def to_device(x:torch.Tensor,                  # a CPU tensor
+              device:str|torch.device,         # where it is needed
+             )->torch.Tensor:
+    "`x` on `device`; a CUDA copy goes through pinned memory without blocking the host (no synchronisation)."
+    device = torch.device(device)
+    if device.type == 'cpu': return x
+    if device.type == 'cuda': return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
 
 def device_name(device:torch.device|str|None=None, # the device to describe
                )->str:
