@@ -23,8 +23,8 @@ class ArchParams(nn.Module):
     "The architecture of a DARTS search: `alpha` (14, 7) and `beta` (14,), initialised at 1e-3 N(0, 1)."
     def __init__(self, init_std:float=1e-3):
         super().__init__()
-        self.alpha = nn.Parameter(init_std * torch.randn(N_EDGES, len(PRIMITIVES)))
-        self.beta = nn.Parameter(init_std * torch.randn(N_EDGES))
+        self.alpha = nn.Parameter(init_std * torch.randn(N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
+        self.beta = nn.Parameter(init_std * torch.randn(N_EDGES))                     # cpu: as alpha
     def forward(self)->tuple: return self.alpha, self.beta
 
 class SearchModel(nn.Module):
