@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
-           'default_device', 'to_device', 'device_name', 'run_settings', 'cache_dir', 'data_dir']
+           'default_device', 'to_device', 'device_name', 'run_settings', 'run_settings_of', 'cache_dir', 'data_dir']
 
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
@@ -203,6 +203,12 @@ def run_settings(device:torch.device|str|None=None, # the device a run uses
     "What a result's cost and a checkpoint record about where and how it ran: device name and type, `precision_settings()`."
     d = default_device(None if device is None else str(device))
     return {'device': device_name(d), 'device_type': d.type, **precision_settings()}
+
+def run_settings_of(cost:dict, # a result's cost (e.g. `RetrainResult.cost`)
+                   )->dict:
+    "The `run_settings` part of a cost (device, its type, determinism and precision settings) and its `rng`, where recorded."
+    keys = ('device', 'device_type', *precision_settings(), 'rng')
+    return {k: cost[k] for k in keys if k in cost}
 
 # %% ../nbs/00_config.ipynb #2427a802
 def cache_dir()->Path:
