@@ -125,12 +125,12 @@ class RecorderCB(Callback):
     order = 50
     def _reset(self, learn): self.loss = self.correct = self.n = 0
     before_train = before_valid = _reset
-    def after_batch(self, learn):
+    def after_batch(self, learn):       # sums stay tensors on the device (in float64): no host synchronisation per batch
         n = len(learn.yb)
-        self.loss += learn.loss.item() * n; self.n += n
-        self.correct += (learn.preds.argmax(-1) == learn.yb).sum().item()
-    def _summary(self, learn, kind):
-        self.row[f'{kind}_loss'], self.row[f'{kind}_acc'] = self.loss / max(self.n, 1), self.correct / max(self.n, 1)
+        self.loss = self.loss + learn.loss.detach().double() * n; self.n += n
+        self.correct = self.correct + (learn.preds.argmax(-1) == learn.yb).sum()
+    def _summary(self, learn, kind):    # read once per epoch
+        self.row[f'{kind}_loss'], self.row[f'{kind}_acc'] = float(self.loss) / max(self.n, 1), int(self.correct) / max(self.n, 1)
     def before_epoch(self, learn): self.row = learn.row = {'epoch': learn.epoch}
     def after_train(self, learn): self._summary(learn, 'train')
     def after_valid(self, learn): self._summary(learn, 'valid')

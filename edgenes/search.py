@@ -154,9 +154,9 @@ class RegulariserCB(Callback):
         count = relaxed_shared_edges(*gumbel_samples(alpha, beta, learn.state['t']), self.target, self.smooth)
         pen = learn.state['c'] * (learn.lam - count) ** 2
         learn.arch_loss = learn.arch_loss + pen
-        self.sum_count += count.item(); self.sum_pen += pen.item(); self.n += 1
+        self.sum_count = self.sum_count + count.detach().double(); self.sum_pen = self.sum_pen + pen.detach().double(); self.n += 1   # read once per epoch: no sync per step
     def after_train(self, learn):
-        learn.row.update(relaxed_count=self.sum_count / max(self.n, 1), penalty=self.sum_pen / max(self.n, 1),
+        learn.row.update(relaxed_count=float(self.sum_count) / max(self.n, 1), penalty=float(self.sum_pen) / max(self.n, 1),
                          c=learn.state['c'], t=learn.state['t'])
 
 # %% ../nbs/06_search.ipynb #51715e40
