@@ -132,13 +132,20 @@ def test_checkpoint_loads_with_weights_only(tiny_splits, tmp_path):
     r = _tiny_learner(tiny_splits, ck).fit(2)         # and resumes from it
     assert r.start_epoch == 1 and len(r.history) == 2
 
-def test_search_hypernet_and_ensemble_checkpoints_load_with_weights_only(tiny_splits, tmp_path):
-    s = darts_search(tiny_splits, **TINY, ckpt=tmp_path/'s.pt')
-    train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, ckpt=tmp_path/'h.pt')
-    train_ensemble([s.arch] * 2, tiny_splits, 'dash', retrain_C=4, retrain_epochs=1, ckpt=tmp_path/'e.pt')
-    for n in ('s', 'h', 'e'):
-        d = torch.load(tmp_path/f'{n}.pt', weights_only=True)
-        assert d['epoch'] == 0 and d['state'] and d['history'], n
+@pytest.fixture(scope='module')
+def cpu_runs(tiny_splits, tmp_path_factory):
+    "A tiny search, hypernetwork, retraining and joint training on the CPU, each with a checkpoint: (results, checkpoint files)."
+    d = tmp_path_factory.mktemp('runs')
+    s = darts_search(tiny_splits, **TINY, ckpt=d/'s.pt')
+    h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, ckpt=d/'h.pt')
+    r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, ckpt=d/'r.pt')
+    e = train_ensemble([s.arch] * 2, tiny_splits, 'dash', retrain_C=4, retrain_epochs=1, ckpt=d/'e.pt')
+    return (s, h, r, e), [d/f'{n}.pt' for n in 'shre']
+
+def test_search_hypernet_and_ensemble_checkpoints_load_with_weights_only(cpu_runs):
+    for f in cpu_runs[1]:
+        d = torch.load(f, weights_only=True)
+        assert d['epoch'] == 0 and d['state'] and d['history'] and d['run']['device_type'] == 'cpu', f.name
 
 @pytest.mark.parametrize('key, value', [('device_type', 'cuda'), ('deterministic', 'flip'), ('tf32_cudnn', 'flip')])
 def test_checkpoint_refuses_another_device_type_or_determinism(tiny_splits, tmp_path, key, value):
@@ -205,19 +212,25 @@ def _tensors(x, path='r'):
     elif isinstance(x, (list, tuple)):
         for i, v in enumerate(x): yield from _tensors(v, f'{path}[{i}]')
 
-@pytest.mark.parametrize('device', DEVICES)
-def test_kept_results_hold_cpu_tensors(tiny_splits, device):
-    s = darts_search(tiny_splits, **TINY, device=device)
-    h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, device=device)
-    r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, device=device)
-    e = train_ensemble([s.arch] * 2, tiny_splits, 'deep', retrain_C=4, retrain_epochs=1, device=device)
-    for res in (s, h, r, e):
+def _check_kept(results, device):
+    for res in results:
         ts = list(_tensors(res))
         assert ts, type(res).__name__
         assert not [p for p, t in ts if t.device.type != 'cpu'], [p for p, t in ts if t.device.type != 'cpu']
         assert res.cost['device_type'] == device
+    s, h, r, e = results
     assert h.hypernet is not h.model.arch and next(h.model.parameters()).device.type == device   # the live model stays
-    assert r.cost['rng'] == device and s.cost['rng'] == 'cpu'
+    assert r.cost['rng'] == device and e.cost['rng'] == device and s.cost['rng'] == 'cpu'
+
+def test_kept_results_hold_cpu_tensors(cpu_runs): _check_kept(cpu_runs[0], 'cpu')
+
+@needs_cuda
+def test_kept_results_hold_cpu_tensors_cuda(tiny_splits):
+    s = darts_search(tiny_splits, **TINY, device='cuda')
+    h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, device='cuda')
+    r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, device='cuda')
+    e = train_ensemble([s.arch] * 2, tiny_splits, 'deep', retrain_C=4, retrain_epochs=1, device='cuda')
+    _check_kept((s, h, r, e), 'cuda')
 
 # -- one seed, one noise on every device
 @needs_cuda
