@@ -9,6 +9,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
 import torch
+from .config import to_device
 from .space import PRIMITIVES, N_NODES, EDGE_OFFSETS, N_EDGES, edge_index, node_softmax
 
 # %% auto #0
@@ -100,9 +101,13 @@ def shared_edges(a:Arch, b:Arch)->int:
     "Number of `(node, input, op)` triples `a` and `b` have in common."
     return len(set(a.edges) & set(b.edges))
 
-def target_tensors(target:Arch, smooth:float=0.99)->tuple:
+def target_tensors(target:Arch,                   # alpha*, the architecture to share edges with
+                   smooth:float=0.99,              # weight of the one-hot in the smoothed target (1: no smoothing)
+                   device:str|torch.device='cpu',  # where to build them (the device of the samples they meet)
+                  )->tuple:
     "Per-edge smoothed one-hot `a*` (14, 7) and the 0/1 mask of the target's kept edges (14,)."
-    a_star, mask = torch.full((N_EDGES, len(PRIMITIVES)), (1 - smooth) / len(PRIMITIVES)), torch.zeros(N_EDGES)
+    a_star = torch.full((N_EDGES, len(PRIMITIVES)), (1 - smooth) / len(PRIMITIVES), device=device)
+    mask = torch.zeros(N_EDGES, device=device)
     for n, j, o in target.edges:
         e = edge_index(n, j); a_star[e, PRIMITIVES.index(o)] += smooth; mask[e] = 1.
     return a_star, mask
@@ -114,15 +119,22 @@ def relaxed_shared_edges(h:torch.Tensor,   # per-edge operation samples, (..., 1
                          smooth:float=0.99,# weight of the one-hot in the smoothed target (1: no smoothing)
                         )->torch.Tensor:
     "The relaxed shared-edge count `sum_e <h_e, a*_e> g_i[j*]` over the target's kept edges."
-    a_star, mask = (t.to(h) for t in target_tensors(target, smooth))
+    a_star, mask = (t.to(h.dtype) for t in target_tensors(target, smooth, h.device))
     return ((h * a_star).sum(-1) * g * mask).sum(-1)
 
-def gumbel_samples(alpha:torch.Tensor, beta:torch.Tensor, t:float)->tuple:
-    "Gumbel-softmax samples at temperature `t`: `h` per edge over ops, `g` per node over inputs."
-    h = torch.nn.functional.gumbel_softmax(alpha, tau=t, dim=-1)
-    g = torch.cat([torch.nn.functional.gumbel_softmax(beta[..., o:o + i + 2], tau=t, dim=-1)
-                   for i, o in enumerate(EDGE_OFFSETS)], -1)
-    return h, g
+def _gumbel_noise(shape:torch.Size, dtype:torch.dtype)->torch.Tensor:
+    "Gumbel(0, 1) noise drawn by the CPU generator, as `F.gumbel_softmax` draws it."
+    return -torch.empty(shape, dtype=dtype, device='cpu').exponential_().log()
+
+def gumbel_samples(alpha:torch.Tensor,  # operation logits (..., 14, 7)
+                   beta:torch.Tensor,   # edge logits (..., 14)
+                   t:float,             # temperature
+                  )->tuple:
+    "Gumbel-softmax samples at temperature `t`: `h` per edge over ops, `g` per node over inputs; the noise comes from the CPU generator."
+    parts = [alpha] + [beta[..., o:o + i + 2] for i, o in enumerate(EDGE_OFFSETS)]
+    noise = to_device(torch.cat([_gumbel_noise(x.shape, x.dtype).reshape(-1) for x in parts]), alpha.device)
+    out = [((x + n.view(x.shape)) / t).softmax(-1) for x, n in zip(parts, noise.split([x.numel() for x in parts]))]
+    return out[0], torch.cat(out[1:], -1)
 
 # %% ../nbs/03_arch.ipynb #1bec4703
 def _rng(seed:int|random.Random|None)->random.Random:

@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_config.ipynb #dc1872af
 from __future__ import annotations
-import dataclasses, os, random, platform
+import dataclasses, os, random, platform, warnings
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'seed_everything', 'default_device', 'device_name', 'cache_dir',
-           'data_dir']
+__all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
+           'default_device', 'to_device', 'device_name', 'run_settings', 'run_settings_of', 'cache_dir', 'data_dir']
 
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Preset:
     enum_limit:int=100_000        # most ensembles exhaustive selection may enumerate
     # -- the paper items
     seeds:tuple=(0, 1)            # runs (seeds) of Tables 1-3 and Figures 3.1-4.1 (paper: 120-124; Table 2: 7 runs)
+    deterministic:bool=True       # deterministic kernels, no cuDNN autotuning, no TF32 (`set_determinism`)
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
@@ -138,16 +139,40 @@ def preset_kwargs(fn,          # a function whose keyword arguments are named li
     return {**{k: getattr(P, k) for k in names if hasattr(P, k) and k != 'name'}, **extra}
 
 # %% ../nbs/00_config.ipynb #b5ee23dd
-def seed_everything(seed:int,                # the one seed of a run
-                    deterministic:bool=False, # also force deterministic torch kernels (slower on GPU)
+def precision_settings()->dict:
+    "The current determinism and float32-precision settings of torch (recorded with every result)."
+    return {'deterministic': torch.are_deterministic_algorithms_enabled(),
+            'cudnn_deterministic': bool(torch.backends.cudnn.deterministic),
+            'cudnn_benchmark': bool(torch.backends.cudnn.benchmark),
+            'tf32_matmul': bool(torch.backends.cuda.matmul.allow_tf32),
+            'tf32_cudnn': bool(torch.backends.cudnn.allow_tf32),
+            'matmul_precision': torch.get_float32_matmul_precision(),
+            'cublas_workspace': os.environ.get('CUBLAS_WORKSPACE_CONFIG')}
+
+def set_determinism(on:bool=True, # True: deterministic kernels, no autotuning, no TF32; False: PyTorch's defaults
+                   )->dict:
+    "Switch torch's deterministic mode on or off (call it before any CUDA work); returns `precision_settings()`."
+    if not isinstance(on, bool): raise TypeError(f"on must be a bool, got {on!r}")
+    if on and os.environ.get('CUBLAS_WORKSPACE_CONFIG') not in (':4096:8', ':16:8'):
+        if torch.cuda.is_initialized():
+            warnings.warn("CUBLAS_WORKSPACE_CONFIG is set after CUDA was initialised: cuBLAS may stay non-deterministic "
+                          "in this process; call set_determinism(True) (or a run with deterministic=True) before any CUDA work")
+        os.environ['CUBLAS_WORKSPACE_CONFIG'] = ':4096:8'
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = False                  # PyTorch's default, and needed for determinism
+    torch.backends.cuda.matmul.allow_tf32 = False           # PyTorch's default since 1.12
+    torch.backends.cudnn.allow_tf32 = not on                # PyTorch's default is True
+    torch.set_float32_matmul_precision('highest')           # PyTorch's default
+    return precision_settings()
+
+def seed_everything(seed:int,                    # the one seed of a run
+                    deterministic:bool|None=None, # True/False: `set_determinism(deterministic)` first; None: leave it as it is
                    )->int:
-    "Seed `random`, numpy and torch; return the seed so it can be recorded."
+    "Seed `random`, numpy and torch (and set the determinism when asked); return the seed so it can be recorded."
     if not isinstance(seed, int) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {seed!r}")
+    if deterministic is not None: set_determinism(deterministic)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-    if deterministic:
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
     return seed
 
 # %% ../nbs/00_config.ipynb #ecdaed79
@@ -157,12 +182,33 @@ def default_device(device:str|None=None, # 'cpu', 'cuda', 'cuda:1', ... (None: C
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+def to_device(x:torch.Tensor,                  # a CPU tensor
+              device:str|torch.device,         # where it is needed
+             )->torch.Tensor:
+    "`x` on `device`; a CUDA copy goes through pinned memory without blocking the host (no synchronisation)."
+    device = torch.device(device)
+    if device.type == 'cpu': return x
+    if device.type == 'cuda': return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
 def device_name(device:torch.device|str|None=None, # the device to describe
                )->str:
     "A human-readable name of the device, recorded with every cost (SPEC section 3)."
     d = default_device(None if device is None else str(device))
     if d.type == 'cuda': return torch.cuda.get_device_name(d)
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+def run_settings(device:torch.device|str|None=None, # the device a run uses
+                )->dict:
+    "What a result's cost and a checkpoint record about where and how it ran: device name and type, `precision_settings()`."
+    d = default_device(None if device is None else str(device))
+    return {'device': device_name(d), 'device_type': d.type, **precision_settings()}
+
+def run_settings_of(cost:dict, # a result's cost (e.g. `RetrainResult.cost`)
+                   )->dict:
+    "The `run_settings` part of a cost (device, its type, determinism and precision settings) and its `rng`, where recorded."
+    keys = ('device', 'device_type', *precision_settings(), 'rng')
+    return {k: cost[k] for k in keys if k in cost}
 
 # %% ../nbs/00_config.ipynb #2427a802
 def cache_dir()->Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import seed_everything, default_device
+from .config import seed_everything, set_determinism, default_device
 from .data import Splits, Batches, train_dls
 from .arch import arch_id
 from .network import Network
@@ -222,7 +222,7 @@ class EnsembleTrainResult:
     member_valid_probs:list; member_test_probs:list  # each member's probabilities
     member_test:list           # each member's test metrics
     history:list               # one row per epoch (ensemble loss and accuracy)
-    cost:dict                  # wall-clock seconds and device
+    cost:dict                  # wall-clock seconds, device, determinism settings, `rng` of the drop-path masks
     net:dict                   # `Network` arguments (to rebuild a member)
     weights:list|None=None     # each member's state dict
     model:nn.Module|None=field(repr=False, default=None)
@@ -255,17 +255,19 @@ def train_ensemble(archs:list,           # the members' architectures (alpha* M 
                    ckpt:str|Path|None=None, # checkpoint file: save every epoch, resume if present
                    progress:bool=False,  # print a line per epoch
                    device:str|None=None, # None: CUDA if available, else the CPU
+                   deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
                   )->EnsembleTrainResult:
     "Train the members of `archs` together with `trainer`, on the retraining's data and budget, and evaluate."
     st = trainer_settings(trainer, sam_rho, dash_beta, dash_tau, dash_gamma)
     if not archs: raise ValueError("an ensemble needs at least one architecture")
     dev, seeds = default_device(device), member_seeds(seed, len(archs))
     net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
+    if deterministic is not None: set_determinism(deterministic)     # before anything is built
     nets = []
     for a, s in zip(archs, seeds): seed_everything(s); nets.append(Network(a, **net_args))
     seed_everything(seed)
     model = Members(nets)
-    cbs = [EnsembleTrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary, **st), DropPathCB(drop_path), TimerCB(trainer), *cbs]
+    cbs = [EnsembleTrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary, **st), DropPathCB(drop_path), TimerCB(trainer, rng=dev.type), *cbs]
     if progress: cbs.append(ProgressCB(prefix=f'{trainer} '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'archs': [arch_id(a) for a in archs], 'seed': seed, 'trainer': trainer, **st}))
     learn = Learner(model, train_dls(splits, retrain_bs, augment, seed, dev), cbs=cbs, device=dev).fit(retrain_epochs)

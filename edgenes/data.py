@@ -43,13 +43,13 @@ def from_arrays(name:str, x_train, y_train, x_test, y_test, # images (N,H,W) or 
                )->ImageData:
     "Build an `ImageData` from numpy arrays or tensors; this is how to bring your own data."
     def img(x):
-        x = torch.as_tensor(np.array(x))          # a copy: the IDX buffers are read-only
+        x = torch.as_tensor(np.array(x))          # cpu: image sets live on the CPU (batches go to the device); a copy: the IDX buffers are read-only
         if x.dtype != torch.uint8: raise TypeError(f"{name}: images must be uint8 in 0..255, got {x.dtype}")
         if x.ndim == 3: return x[:, None].contiguous()
         last = x.shape[-1] in (1, 3) if channels_last is None else channels_last
         if x.ndim == 4: return (x.permute(0, 3, 1, 2) if last else x).contiguous()
         raise ValueError(f"{name}: images must have 3 or 4 dimensions, got shape {tuple(x.shape)}")
-    lab = lambda y: torch.as_tensor(np.asarray(y)).long()
+    lab = lambda y: torch.as_tensor(np.asarray(y)).long()   # cpu: labels live on the CPU with the images
     xtr, ytr, xte, yte = img(x_train), lab(y_train), img(x_test), lab(y_test)
     if len(xtr) != len(ytr) or len(xte) != len(yte): raise ValueError(f"{name}: images and labels differ in number")
     return ImageData(name, xtr, ytr, xte, yte, int(max(ytr.max(), yte.max())) + 1)
@@ -156,7 +156,7 @@ def make_splits(data:ImageData,          # the image set
     n = len(data.x_train) if n_train is None else n_train
     if not 0 < n <= len(data.x_train): raise ValueError(f"n_train must be in 1..{len(data.x_train)}, got {n}")
     if not 0 < valid_frac < 1: raise ValueError(f"valid_frac must be in (0, 1), got {valid_frac}")
-    perm = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(seed))[:n]
+    perm = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(seed))[:n]   # cpu: index bookkeeping with a seeded CPU generator (the same split on every device)
     n_val = max(1, int(round(valid_frac * n)))
     rest = perm[n_val:]
     half = len(rest) // 2
@@ -167,11 +167,11 @@ def _augment(x:torch.Tensor, g:torch.Generator, pad:int=4)->torch.Tensor:
     "Random crop (zero padding `pad`) and horizontal flip of a float batch (B, C, H, W)."
     B, C, H, W = x.shape
     xp = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    oy, ox = (torch.randint(0, 2*pad + 1, (B,), generator=g) for _ in range(2))
-    rows = (oy[:, None] + torch.arange(H))[:, None, :, None]
-    cols = (ox[:, None] + torch.arange(W))[:, None, None, :]
-    out = xp[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows, cols]
-    flip = torch.rand(B, generator=g) < 0.5
+    oy, ox = (torch.randint(0, 2*pad + 1, (B,), generator=g) for _ in range(2))   # cpu: batches are built on the CPU with the loader's CPU generator
+    rows = (oy[:, None] + torch.arange(H))[:, None, :, None]   # cpu: as above
+    cols = (ox[:, None] + torch.arange(W))[:, None, None, :]   # cpu: as above
+    out = xp[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows, cols]   # cpu: as above
+    flip = torch.rand(B, generator=g) < 0.5   # cpu: as above
     out[flip] = out[flip].flip(-1)
     return out
 
@@ -192,7 +192,7 @@ class Batches:
     def __len__(self): return (len(self.x) + self.bs - 1) // self.bs
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(len(self.x), generator=g) if self.shuffle else torch.arange(len(self.x))
+        order = torch.randperm(len(self.x), generator=g) if self.shuffle else torch.arange(len(self.x))   # cpu: batch order from a seeded CPU generator (the same on every device)
         for i in range(0, len(order), self.bs):
             j = order[i:i+self.bs]
             xb = self.x[j].float() / 255

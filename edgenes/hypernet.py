@@ -4,6 +4,7 @@
 
 # %% ../nbs/10_hypernet.ipynb #f3d251e7
 from __future__ import annotations
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -18,15 +19,19 @@ from .search import DartsStepCB, RegulariserCB, WarmupCB, search_learner
 __all__ = ['interpolate', 'Hypernet', 'HyperStepCB', 'HyperResult', 'train_hypernet']
 
 # %% ../nbs/10_hypernet.ipynb #bfeb9248
-def interpolate(lam:float|torch.Tensor,   # where to evaluate; clamped to [r_0, r_{K-1}]
+def interpolate(lam:float|torch.Tensor,   # where to evaluate (a number or a 0-d tensor); clamped to [r_0, r_{K-1}]
                 pivots:torch.Tensor,      # sorted pivots (K,)
-                values:torch.Tensor,      # value at each pivot (K, ...)
+                values:torch.Tensor,      # value at each pivot (K, ...), on the device of `pivots`
                )->torch.Tensor:
-    "Ordinary piecewise-linear interpolation through `(pivots[k], values[k])` (eq. 2.2, typo fixed)."
-    lam = torch.as_tensor(lam, dtype=pivots.dtype).clamp(pivots[0].detach(), pivots[-1].detach())
-    k = int(torch.searchsorted(pivots[1:-1].detach(), lam.detach(), right=True))
-    s = (lam - pivots[k]) / (pivots[k + 1] - pivots[k])
-    return (1 - s) * values[k] + s * values[k + 1]
+    "Ordinary piecewise-linear interpolation through `(pivots[k], values[k])` (eq. 2.2, typo fixed), on the pivots' device."
+    lam = (lam.to(device=pivots.device, dtype=pivots.dtype) if isinstance(lam, torch.Tensor)
+           else pivots.new_full((), float(lam)))
+    lam = lam.clamp(pivots[0].detach(), pivots[-1].detach())
+    k = torch.searchsorted(pivots[1:-1].detach(), lam.detach().reshape(1), right=True)   # segment index, (1,), on the device
+    p0, p1 = pivots.index_select(0, k)[0], pivots.index_select(0, k + 1)[0]
+    v0, v1 = values.index_select(0, k)[0], values.index_select(0, k + 1)[0]
+    s = (lam - p0) / (p1 - p0)
+    return (1 - s) * v0 + s * v1
 
 # %% ../nbs/10_hypernet.ipynb #3b062e43
 class Hypernet(nn.Module):
@@ -37,9 +42,9 @@ class Hypernet(nn.Module):
         super().__init__()
         if K < 2: raise ValueError(f"the hypernetwork needs K >= 2 pivots, got {K}")
         self.n_edges, self.K, self.lam = n_edges, K, float(n_edges)
-        self.alphas = nn.Parameter(init_std * torch.randn(K, N_EDGES, len(PRIMITIVES)))
-        self.betas = nn.Parameter(init_std * torch.randn(K, N_EDGES))
-        self.gaps = nn.Parameter(torch.zeros(K - 1))           # equal gaps at the start
+        self.alphas = nn.Parameter(init_std * torch.randn(K, N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
+        self.betas = nn.Parameter(init_std * torch.randn(K, N_EDGES))   # cpu: as alphas
+        self.gaps = nn.Parameter(torch.zeros(K - 1))           # cpu: equal gaps at the start; moved with the model
     @property
     def pivots(self)->torch.Tensor:
         "r_0 = 0 < r_1 < ... < r_{K-1} = Lambda, sorted by construction."
@@ -63,7 +68,7 @@ class HyperStepCB(DartsStepCB):
     def _set(self, learn, lam:float): learn.model.arch.lam = learn.lam = lam
     def step(self, learn):
         L = learn.model.arch.n_edges
-        self._set(learn, (torch.rand(()) * (L + 2 * self.eps) - self.eps).item())
+        self._set(learn, (torch.rand(()) * (L + 2 * self.eps) - self.eps).item())   # cpu: lambda comes from the CPU generator (the same on every device), used as a float
         super().step(learn)
     def eval_step(self, learn):
         self._set(learn, float(learn.model.arch.n_edges)); super().eval_step(learn)
@@ -78,10 +83,10 @@ class HyperStepCB(DartsStepCB):
 @dataclass
 class HyperResult:
     "A trained hypernetwork, its curves and its cost."
-    hypernet:Hypernet        # alpha(lambda); `arch_at(lam)` gives the architecture
+    hypernet:Hypernet        # alpha(lambda), a CPU copy; `arch_at(lam)` gives the architecture
     target:Arch              # alpha*
     history:list             # one row per epoch, with the shared edges at lambda = 0..Lambda
-    cost:dict                # wall-clock seconds and device
+    cost:dict                # wall-clock seconds, device and determinism settings (`run_settings`)
     model:nn.Module=field(repr=False, default=None)
     def arch_at(self, lam:float)->Arch: return self.hypernet.arch_at(lam, self.target.n_chosen)
 
@@ -101,6 +106,7 @@ def train_hypernet(splits:Splits,            # data
                    a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, grad_clip:float=5.,
                    edge_rule:str='beta',
                    seed:int=0, cbs:list=(), ckpt:str|Path|None=None, progress:bool=False, device:str|None=None,
+                   deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
                   )->HyperResult:
     "Train the hypernetwork alpha(lambda) against `target` (problem 2.3, with the warm-up of Section 4)."
     a_lr = a_lr if hyper_a_lr is None else hyper_a_lr
@@ -109,6 +115,7 @@ def train_hypernet(splits:Splits,            # data
     reg = [RegulariserCB(target, None, c[1], t[1]), *([WarmupCB(c, t)] if warmup else [])]
     meta = {'kind': 'hypernet', 'target': arch_id(target), 'K': n_pivots, 'warmup': warmup, 'a_lr': a_lr}
     learn = search_learner(splits, lambda: Hypernet(target.n_edges, n_pivots, hyper_init_std), C, search_bs, augment, seed,
-                           step, [*reg, *cbs], ckpt, meta, progress, device)
+                           step, [*reg, *cbs], ckpt, meta, progress, device, deterministic)
     learn.fit(hyper_epochs)
-    return HyperResult(learn.model.arch, target, learn.history, learn.cost, learn.model)
+    hn = copy.deepcopy(learn.model.arch).cpu(); hn.zero_grad(set_to_none=True)     # kept results hold CPU tensors
+    return HyperResult(hn, target, learn.history, learn.cost, learn.model)

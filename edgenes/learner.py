@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
-from .config import device_name
+from .config import device_name, run_settings
 
 # %% auto #0
-__all__ = ['CANCEL', 'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
+__all__ = ['CANCEL', 'RESUME_KEYS', 'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
            'CancelBatchException', 'Callback', 'Learner', 'TrainCB', 'RecorderCB', 'TimerCB', 'ProgressCB',
            'atomic_save', 'rng_states', 'set_rng_states', 'CheckpointCB']
 
@@ -125,12 +125,12 @@ class RecorderCB(Callback):
     order = 50
     def _reset(self, learn): self.loss = self.correct = self.n = 0
     before_train = before_valid = _reset
-    def after_batch(self, learn):
+    def after_batch(self, learn):       # sums stay tensors on the device (in float64): no host synchronisation per batch
         n = len(learn.yb)
-        self.loss += learn.loss.item() * n; self.n += n
-        self.correct += (learn.preds.argmax(-1) == learn.yb).sum().item()
-    def _summary(self, learn, kind):
-        self.row[f'{kind}_loss'], self.row[f'{kind}_acc'] = self.loss / max(self.n, 1), self.correct / max(self.n, 1)
+        self.loss = self.loss + learn.loss.detach().double() * n; self.n += n
+        self.correct = self.correct + (learn.preds.argmax(-1) == learn.yb).sum()
+    def _summary(self, learn, kind):    # read once per epoch
+        self.row[f'{kind}_loss'], self.row[f'{kind}_acc'] = float(self.loss) / max(self.n, 1), int(self.correct) / max(self.n, 1)
     def before_epoch(self, learn): self.row = learn.row = {'epoch': learn.epoch}
     def after_train(self, learn): self._summary(learn, 'train')
     def after_valid(self, learn): self._summary(learn, 'valid')
@@ -138,9 +138,11 @@ class RecorderCB(Callback):
 
 # %% ../nbs/05_learner.ipynb #e01b00ff
 class TimerCB(Callback):
-    "Wall-clock per epoch and in total (carried across resumes), and the device name: `learn.cost`."
+    "Wall-clock per epoch and in total (carried across resumes), the device and its settings (`run_settings`): `learn.cost`."
     order = 60
-    def __init__(self, phase:str='fit'): self.phase = phase   # name of the phase, e.g. 'search'
+    def __init__(self, phase:str='fit',   # name of the phase, e.g. 'search'
+                 rng:str|None=None):      # which generator draws the phase's random noise ('cpu' | 'cuda'; None: not recorded)
+        self.phase, self.rng = phase, rng
     def before_epoch(self, learn): self.t0 = time.perf_counter()
     def after_epoch(self, learn):
         dt = time.perf_counter() - self.t0
@@ -148,7 +150,7 @@ class TimerCB(Callback):
         learn.state['seconds'] = learn.state.get('seconds', 0.) + dt
     def after_fit(self, learn):
         learn.cost = {'phase': self.phase, 'seconds': learn.state.get('seconds', 0.), 'epochs': learn.n_epochs,
-                      'device': device_name(learn.device)}
+                      **run_settings(learn.device), **({'rng': self.rng} if self.rng else {})}
 
 # %% ../nbs/05_learner.ipynb #557d0602
 class ProgressCB(Callback):
@@ -177,17 +179,37 @@ def atomic_save(obj, path:str|Path):
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     torch.save(obj, tmp); os.replace(tmp, path)
 
-def rng_states()->dict:
-    "The random-number states of Python, numpy and torch (CPU and CUDA)."
-    return {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state(),
-            'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+def rng_states(device:str|torch.device='cpu', # the device of the run: a CUDA device adds its generator's state
+              )->dict:
+    "The random-number states of Python, numpy, torch's CPU generator and `device`'s generator, as tensors and plain Python values."
+    d = torch.device(device)
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {'python': random.getstate(), 'numpy': (kind, keys.tolist(), int(pos), int(has_gauss), float(cached)),
+            'torch': torch.get_rng_state(), 'device_type': d.type,
+            'cuda': torch.cuda.get_rng_state(d) if d.type == 'cuda' else None}
 
-def set_rng_states(s:dict):
-    "Restore states saved by `rng_states`."
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
-    if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+def set_rng_states(s:dict,                           # states saved by `rng_states`
+                   device:str|torch.device='cpu',    # the device of the resuming run: its generator gets the saved CUDA state
+                  ):
+    "Restore states saved by `rng_states` onto the generators of a run on `device`."
+    d = torch.device(device)
+    saved = s.get('device_type', 'cpu' if s.get('cuda') is None else 'cuda')
+    if saved != d.type:
+        raise ValueError(f"these random states were saved by a run on a {saved} device and this run is on {d}: "
+                         f"the {'CUDA' if 'cuda' in (saved, d.type) else saved} generator can't be restored; "
+                         f"resume on a {saved} device (device='{saved}'), or start the run over")
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError("these random states hold a CUDA generator's state but CUDA is not available here: "
+                           "resume on a machine with a GPU, or start the run over on this one")
+    kind, keys, pos, has_gauss, cached = s['numpy']
+    random.setstate(s['python']); np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(s['torch'])
+    if d.type == 'cuda': torch.cuda.set_rng_state(s['cuda'], d)
 
 # %% ../nbs/05_learner.ipynb #212f361e
+RESUME_KEYS = ('device_type', 'deterministic', 'cudnn_deterministic', 'cudnn_benchmark', 'tf32_matmul', 'tf32_cudnn',
+               'matmul_precision')   # `run_settings` that must match to resume a checkpoint
+
 class CheckpointCB(Callback):
     "Save the whole training state after every `every` epochs; resume from it in `before_fit`."
     order = 100
@@ -197,10 +219,11 @@ class CheckpointCB(Callback):
                  resume:bool=True):      # load an existing checkpoint
         self.path, self.every, self.meta, self.resume = Path(path), every, meta or {}, resume
     def state_dict(self, learn)->dict:
-        return {'format': 'edgenes.ckpt/1', 'meta': self.meta, 'epoch': learn.epoch, 'train_iter': learn.train_iter,
+        return {'format': 'edgenes.ckpt/1', 'meta': self.meta, 'run': run_settings(learn.device),
+                'epoch': learn.epoch, 'train_iter': learn.train_iter,
                 'model': learn.model.state_dict(), 'opts': {k: o.state_dict() for k, o in learn.opts.items()},
                 'scheds': {k: s.state_dict() for k, s in learn.scheds.items()}, 'history': learn.history,
-                'state': learn.state, 'rng': rng_states()}
+                'state': learn.state, 'rng': rng_states(learn.device)}
     def after_epoch(self, learn):
         if (learn.epoch + 1) % self.every == 0 or learn.epoch + 1 == learn.n_epochs:
             atomic_save(self.state_dict(learn), self.path)
@@ -209,7 +232,7 @@ class CheckpointCB(Callback):
 def _load_ckpt(path:Path)->dict|None:
     "Read a checkpoint; move an unreadable one aside and return None."
     try:
-        ck = torch.load(path, map_location='cpu', weights_only=False)
+        ck = torch.load(path, map_location='cpu', weights_only=True)
         if not isinstance(ck, dict) or ck.get('format') != 'edgenes.ckpt/1': raise ValueError('not an edgenes checkpoint')
         return ck
     except Exception as e:
@@ -228,9 +251,15 @@ def before_fit(self:CheckpointCB, learn):
     diff = {k: (ck['meta'].get(k), v) for k, v in self.meta.items() if ck['meta'].get(k) != v}
     if diff: raise ValueError(f"checkpoint {self.path} was written by a run with other settings "
                               f"(key: (checkpoint, this run)) {diff}; use another folder or delete it to start over")
+    run, now = ck.get('run') or {}, run_settings(learn.device)
+    diff = {k: (run.get(k), now[k]) for k in RESUME_KEYS if run.get(k) != now[k]}
+    if diff: raise ValueError(f"checkpoint {self.path} was written on another device type or with other determinism settings "
+                              f"(key: (checkpoint, this run)) {diff}, so resuming would not continue the same run; resume with "
+                              f"the checkpoint's device and determinism (e.g. device='{run.get('device_type')}', "
+                              f"deterministic={run.get('deterministic')}), or use another folder or delete it to start over")
     learn.model.load_state_dict(ck['model'])
     for k, o in learn.opts.items(): o.load_state_dict(ck['opts'][k])
     for k, s in learn.scheds.items(): s.load_state_dict(ck['scheds'][k])
     learn.history, learn.state, learn.train_iter = ck['history'], ck['state'], ck['train_iter']
     learn.start_epoch = ck['epoch'] + 1
-    set_rng_states(ck['rng'])
+    set_rng_states(ck['rng'], learn.device)

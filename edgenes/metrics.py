@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['accuracy', 'nll', 'brier', 'ece', 'ensemble_probs', 'evaluate', 'predict']
+__all__ = ['accuracy', 'nll', 'brier', 'ece_tensor', 'ece', 'ensemble_probs', 'evaluate', 'predict']
 
 # %% ../nbs/07_metrics.ipynb #a73f8b7a
 def accuracy(probs:torch.Tensor, y:torch.Tensor)->float:
@@ -24,17 +24,24 @@ def brier(probs:torch.Tensor, y:torch.Tensor)->float:
     return ((probs - F.one_hot(y, probs.shape[1]).to(probs)) ** 2).sum(-1).mean().item()
 
 # %% ../nbs/07_metrics.ipynb #77fa527f
+def ece_tensor(probs:torch.Tensor,   # probabilities (N, C), on any device
+               y:torch.Tensor,       # labels (N,), on the same device
+               n_bins:int=15,        # equal-width confidence bins on [0, 1]
+              )->torch.Tensor:
+    "Top-label expected calibration error as a 0-d tensor on the device of `probs`."
+    if n_bins < 1: raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    conf, pred = probs.max(-1)
+    correct = (pred == y).to(conf.dtype)
+    bins = (conf * n_bins).floor().long().clamp(0, n_bins - 1)
+    acc_sum = torch.zeros(n_bins, dtype=conf.dtype, device=conf.device).index_add_(0, bins, correct)
+    conf_sum = torch.zeros(n_bins, dtype=conf.dtype, device=conf.device).index_add_(0, bins, conf)
+    return (acc_sum - conf_sum).abs().sum() / len(y)
+
 def ece(probs:torch.Tensor, y:torch.Tensor,
         n_bins:int=15,   # equal-width confidence bins on [0, 1]
        )->float:
     "Top-label expected calibration error with `n_bins` equal-width bins."
-    if n_bins < 1: raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-    conf, pred = probs.max(-1)
-    correct = (pred == y).float()
-    bins = (conf * n_bins).floor().long().clamp(0, n_bins - 1)
-    total = torch.zeros(n_bins).index_add_(0, bins, torch.ones_like(conf))
-    gap = (torch.zeros(n_bins).index_add_(0, bins, correct) - torch.zeros(n_bins).index_add_(0, bins, conf)).abs()
-    return (gap.sum() / len(y)).item()
+    return ece_tensor(probs, y, n_bins).item()
 
 # %% ../nbs/07_metrics.ipynb #f74dad98
 def ensemble_probs(member_probs:list)->torch.Tensor:

@@ -11,7 +11,7 @@ from .space import OPS, N_NODES, FactorizedReduce, ReLUConvBN, is_reduction
 from .arch import Arch
 
 # %% auto #0
-__all__ = ['drop_path', 'Cell', 'AuxHead', 'Network']
+__all__ = ['drop_path', 'Cell', 'Pool2', 'AuxHead', 'Network']
 
 # %% ../nbs/04_network.ipynb #8ff26731
 def drop_path(x:torch.Tensor, p:float, training:bool=True)->torch.Tensor:
@@ -41,11 +41,19 @@ class Cell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 # %% ../nbs/04_network.ipynb #7d51b7d0
+class Pool2(nn.Module):
+    "Average pooling to 2 x 2, as `nn.AdaptiveAvgPool2d(2)` (same windows), with a deterministic CUDA backward."
+    def forward(self, x):
+        H, W = x.shape[-2:]
+        if H < 2 or W < 2: raise ValueError(f"the auxiliary head needs feature maps of at least 2 x 2, got {H} x {W}")
+        return F.avg_pool2d(x, kernel_size=((H + 1) // 2, (W + 1) // 2), stride=(H // 2, W // 2))
+
 class AuxHead(nn.Module):
     "Auxiliary classifier on an intermediate feature map."
-    def __init__(self, C:int, n_classes:int):
+    def __init__(self, C:int,          # channels of the feature map
+                 n_classes:int):       # classes
         super().__init__()
-        self.features = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Conv2d(C, 128, 1, bias=False),
+        self.features = nn.Sequential(nn.ReLU(), Pool2(), nn.Conv2d(C, 128, 1, bias=False),
                                       nn.BatchNorm2d(128), nn.ReLU(), nn.Conv2d(128, 768, 2, bias=False),
                                       nn.BatchNorm2d(768), nn.ReLU())
         self.classifier = nn.Linear(768, n_classes)

@@ -36,14 +36,14 @@ def cpu_state(net:torch.nn.Module)->dict:
 
 @dataclass
 class RetrainResult:
-    "A retrained architecture: its metrics and predictions on the validation and the test split."
+    "A retrained architecture: its metrics and predictions on the validation and the test split (CPU tensors; `model` is the live network)."
     arch:Arch                  # the architecture
     valid:dict                 # metrics on the validation part (for selection)
     test:dict                  # metrics on the test split (for reporting)
     valid_probs:torch.Tensor   # probabilities on the validation part (for ensemble selection)
     test_probs:torch.Tensor    # probabilities on the test split
     history:list               # one row per epoch
-    cost:dict                  # wall-clock seconds and device
+    cost:dict                  # wall-clock seconds, device, determinism settings, `rng` of the drop-path masks
     net:dict|None=None         # `Network` arguments (to rebuild the model)
     weights:list|None=None     # [the trained model's state dict] (kept in the artifact cache for the attacks of Table 3)
     model:torch.nn.Module=field(repr=False, default=None)
@@ -67,13 +67,14 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
             ckpt:str|Path|None=None,   # checkpoint file: save every epoch, resume if present
             progress:bool=False,       # print a line per epoch
             device:str|None=None,      # None: CUDA if available, else the CPU
+            deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
            )->RetrainResult:
     "Train `arch` from scratch and evaluate it (the retraining of Algorithm 1)."
-    seed_everything(seed)
+    seed_everything(seed, deterministic)
     dev = default_device(device)
     net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
     net = Network(arch, **net_args)
-    cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain'), *cbs]
+    cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain', rng=dev.type), *cbs]
     if progress: cbs.append(ProgressCB(prefix='retrain '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'arch': arch_id(arch), 'seed': seed, 'C': retrain_C}))
     learn = Learner(net, train_dls(splits, retrain_bs, augment, seed, dev), cbs=cbs, device=dev).fit(retrain_epochs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import default_device
+from .config import default_device, set_determinism, to_device
 from .data import ImageData
 
 # %% auto #0
@@ -47,13 +47,16 @@ def pgd(f,                       # as `fgsm`
         steps:int=20,                   # iterations
         step_size:float|None=None,      # None: eps / 4
         random_start:bool=True,         # start from a uniform point of the eps ball
-        generator:torch.Generator|None=None, # random start's generator (seeded: repeatable)
+        generator:torch.Generator|None=None, # random start's CPU generator (seeded: repeatable; None: torch's global one)
        )->torch.Tensor:
     "Projected gradient descent in the l-infinity ball of radius `eps` (on the loss's ascent), kept in [0, 1]."
     a = eps / 4 if step_size is None else step_size
     xa = x.clone()
     if random_start:
-        u = torch.rand(x.shape, generator=generator, device='cpu' if generator is None else generator.device).to(x)
+        if generator is not None and generator.device.type != 'cpu':
+            raise ValueError(f"pgd draws its random start on the CPU (one seed, one start on every device); "
+                             f"pass a CPU generator, torch.Generator().manual_seed(seed), not one on {generator.device}")
+        u = to_device(torch.rand(x.shape, generator=generator, device='cpu'), x.device).to(x.dtype)
         xa = (x + (2 * u - 1) * eps).clamp(0, 1)
     for _ in range(steps):
         xa = xa + a * _input_grad(f, xa, y).sign()
@@ -69,8 +72,8 @@ def attack_subset(data:ImageData,  # the data set
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"attack_n must be None or an int >= 1, got {n!r}")
     N = len(data.x_test)
-    if n is None or n >= N: return torch.arange(N)
-    return torch.randperm(N, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    if n is None or n >= N: return torch.arange(N)   # cpu: indices into the test images, which live on the CPU
+    return torch.randperm(N, generator=torch.Generator().manual_seed(seed))[:n].sort().values   # cpu: as above, seeded the same everywhere
 
 def adversarial_accuracy(members:list,            # networks on normalised inputs
                          data:ImageData,          # the data set (its test split is attacked)
@@ -80,6 +83,7 @@ def adversarial_accuracy(members:list,            # networks on normalised input
                          eval_bs:int=256,         # images per batch
                          seed:int=0,              # subset and random start
                          device:str|None=None,    # None: CUDA if available, else the CPU
+                         deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
                         )->dict:
     "Clean, FGSM and PGD accuracy of the ensemble of `members` on (a subset of) the test split; keys name eps in grey levels, e.g. `pgd20@8/255`."
     if not members: raise ValueError("an ensemble needs at least one member")
@@ -87,10 +91,11 @@ def adversarial_accuracy(members:list,            # networks on normalised input
     if bad: raise ValueError(f"attack_eps must be numbers in (0, 1] on the pixel scale (8/255 = {8/255:.4f}), got {bad}")
     if isinstance(pgd_steps, bool) or not isinstance(pgd_steps, int) or pgd_steps < 1:
         raise ValueError(f"pgd_steps must be an int >= 1, got {pgd_steps!r}")
+    if deterministic is not None: set_determinism(deterministic)
     dev = default_device(device)
     f = PixelEnsemble(members, data.mean, data.std).to(dev)
     idx = attack_subset(data, attack_n, seed)
-    g = torch.Generator(device=dev).manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)           # CPU: the random starts are the same on every device
     name = lambda e: f'{e * 255:g}/255'
     right = {'clean': 0, **{f'fgsm@{name(e)}': 0 for e in attack_eps}, **{f'pgd{pgd_steps}@{name(e)}': 0 for e in attack_eps}}
     for i in range(0, len(idx), eval_bs):

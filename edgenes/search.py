@@ -23,8 +23,8 @@ class ArchParams(nn.Module):
     "The architecture of a DARTS search: `alpha` (14, 7) and `beta` (14,), initialised at 1e-3 N(0, 1)."
     def __init__(self, init_std:float=1e-3):
         super().__init__()
-        self.alpha = nn.Parameter(init_std * torch.randn(N_EDGES, len(PRIMITIVES)))
-        self.beta = nn.Parameter(init_std * torch.randn(N_EDGES))
+        self.alpha = nn.Parameter(init_std * torch.randn(N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
+        self.beta = nn.Parameter(init_std * torch.randn(N_EDGES))                     # cpu: as alpha
     def forward(self)->tuple: return self.alpha, self.beta
 
 class SearchModel(nn.Module):
@@ -74,24 +74,35 @@ class DartsStepCB(Callback):
 # %% ../nbs/06_search.ipynb #2ff64bc2
 @dataclass
 class SearchResult:
-    "What a search returns: the relaxed and the discrete architecture, the curves and the cost."
+    "What a search returns: the relaxed and the discrete architecture, the curves and the cost (CPU tensors; `model` is the live model)."
     alpha:torch.Tensor    # final operation logits (14, 7)
     beta:torch.Tensor     # final edge logits (14,)
     arch:Arch             # the discrete architecture, alpha*
     history:list          # one row per epoch: losses, accuracies, architecture id, seconds
-    cost:dict             # wall-clock seconds and device of the search
+    cost:dict             # wall-clock seconds, device and determinism settings of the search (`run_settings`)
     model:nn.Module=field(repr=False, default=None)  # the trained search model (weights and architecture)
 
 # %% ../nbs/06_search.ipynb #b4cbf4b9
-def search_learner(splits:Splits, make_arch=None, C:int=10, search_bs:int=64, augment:bool=False,
-                   seed:int=0, step_cb:Callback|None=None, cbs:list=(), ckpt:str|Path|None=None, meta:dict|None=None,
-                   progress:bool=False, device:str|None=None)->Learner:
+def search_learner(splits:Splits,                 # data
+                   make_arch=None,                # builds the architecture module (None: `ArchParams`)
+                   C:int=10,                      # search-net channels
+                   search_bs:int=64,              # batch size
+                   augment:bool=False,            # random crop and flip
+                   seed:int=0,                    # seed of initialisation, batch order and augmentation
+                   step_cb:Callback|None=None,    # the step (None: `DartsStepCB()`)
+                   cbs:list=(),                   # extra callbacks
+                   ckpt:str|Path|None=None,       # checkpoint file
+                   meta:dict|None=None,           # extra checkpoint settings
+                   progress:bool=False,           # print a line per epoch
+                   device:str|None=None,          # None: CUDA if available, else the CPU
+                   deterministic:bool|None=True,  # `set_determinism(deterministic)` before anything is built (None: leave it)
+                  )->Learner:
     "A Learner over a fresh search model, built after seeding; `make_arch()` builds its architecture module."
-    seed_everything(seed)
+    seed_everything(seed, deterministic)
     dev = default_device(device)
     net = SearchNet(C, splits.data.n_classes, splits.data.shape[0], layers=1)
     model = SearchModel(net, make_arch() if make_arch is not None else ArchParams())
-    cbs = [step_cb or DartsStepCB(), TimerCB('search'), *cbs]
+    cbs = [step_cb or DartsStepCB(), TimerCB('search', rng='cpu'), *cbs]   # the search's noise (Gumbel) comes from the CPU generator
     if progress: cbs.append(ProgressCB(prefix='search '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'seed': seed, 'C': C, **(meta or {})}))
     return Learner(model, search_dls(splits, search_bs, augment, seed, dev), cbs=cbs, device=dev)
@@ -112,13 +123,14 @@ def darts_search(splits:Splits,          # data: weight half, architecture half,
                  ckpt:str|Path|None=None,# checkpoint file: save every epoch, resume if present
                  progress:bool=False,    # print a line per epoch
                  device:str|None=None,   # None: CUDA if available, else the CPU
+                 deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
                  _meta:dict|None=None,   # extra checkpoint settings (used by the searches built on this one)
                 )->SearchResult:
     "First-order DARTS search for alpha* (problem 1.1)."
     step = DartsStepCB(w_opt, w_lr, w_momentum, w_wd, 1e-3, a_lr, a_betas, a_wd, grad_clip, n_chosen, edge_rule)
     learn = search_learner(splits, None, C, search_bs, augment, seed, step, cbs, ckpt,
                            meta={'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, **(_meta or {})},
-                           progress=progress, device=device)
+                           progress=progress, device=device, deterministic=deterministic)
     learn.fit(search_epochs)
     alpha, beta = (t.detach().cpu().clone() for t in learn.model.arch())
     return SearchResult(alpha, beta, learn.model.discretize(n_chosen, edge_rule), learn.history, learn.cost, learn.model)
@@ -142,9 +154,9 @@ class RegulariserCB(Callback):
         count = relaxed_shared_edges(*gumbel_samples(alpha, beta, learn.state['t']), self.target, self.smooth)
         pen = learn.state['c'] * (learn.lam - count) ** 2
         learn.arch_loss = learn.arch_loss + pen
-        self.sum_count += count.item(); self.sum_pen += pen.item(); self.n += 1
+        self.sum_count = self.sum_count + count.detach().double(); self.sum_pen = self.sum_pen + pen.detach().double(); self.n += 1   # read once per epoch: no sync per step
     def after_train(self, learn):
-        learn.row.update(relaxed_count=self.sum_count / max(self.n, 1), penalty=self.sum_pen / max(self.n, 1),
+        learn.row.update(relaxed_count=float(self.sum_count) / max(self.n, 1), penalty=float(self.sum_pen) / max(self.n, 1),
                          c=learn.state['c'], t=learn.state['t'])
 
 # %% ../nbs/06_search.ipynb #51715e40
