@@ -6,7 +6,10 @@ from edgenes.config import get_preset
 from edgenes.arch import shared_edges, random_arch
 from edgenes.search import darts_search, regularised_search
 from edgenes.hypernet import train_hypernet
-from edgenes.ensemble import Experiment, Cache, run_method, select
+from edgenes.ensemble import select
+from edgenes.experiment import Experiment
+from edgenes.methods import run_method
+from edgenes.store import Store as Cache
 from edgenes.learner import Callback
 
 HYPER = dict(C=4, hyper_epochs=3, search_bs=32, a_lr=0.05)
