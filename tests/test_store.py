@@ -113,6 +113,27 @@ def test_two_processes_compute_an_artifact_once(tmp_path):
     assert rows[0][0] == rows[1][0]                                    # both got the first's result
     assert sorted((r[1], r[2]) for r in rows) == [('0', '1'), ('1', '0')]   # one miss, one hit
 
+def test_two_processes_retrain_an_architecture_once(tmp_path):
+    "Two jobs of one batch asking for the same retraining: one trains it (misses 1), the other reads its entry (hits 1)."
+    script = f"""
+        from edgenes.config import get_preset
+        from edgenes.data import load_embedded, make_splits
+        from edgenes.arch import random_arch
+        from edgenes.experiment import Experiment
+        from edgenes.store import Store
+        P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
+        e = Experiment(P, {SPLITS}, cache=Store({str(tmp_path)!r}), device='cpu')
+        r = e.retrained(random_arch(0), 0)
+        print(e.cache.hits, e.cache.misses, r.test_probs.sum().item())
+    """
+    ps = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(script)], env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in ps]
+    assert all(p.returncode == 0 for p in ps), [e[-2000:] for _, e in outs]
+    rows = sorted(o.split() for o, _ in outs)
+    assert [r[:2] for r in rows] == [['0', '1'], ['1', '0']] and rows[0][2] == rows[1][2]
+    assert len(list(tmp_path.glob('retrain/*.pt'))) == 1
+
 def test_keys_follow_data_content_and_device_and_are_stable(embedded):
     sp = make_splits(embedded, 0, P.valid_frac, P.n_train)
     fake = ImageData('embedded', torch.randint(0, 256, embedded.x_train.shape, dtype=torch.uint8,
