@@ -237,6 +237,7 @@ def edgenes_cache(cmd:str,              # ls | du | rm
                   kind:str='',          # only entries of this kind (search, regularised, hypernet, retrain, ensemble, attack)
                   key:str='',           # only the entry whose key starts with this
                   older_than:float=0.,  # only entries older than this many days (0: any age)
+                  old:bool=False,       # only entries this store did not write (an older cache's pickles, never read now)
                   dry_run:bool=False,   # rm: list what would be removed, remove nothing
                  ):
     "List (`ls`), size (`du`) or remove (`rm`) the entries of the artifact store."
@@ -245,7 +246,7 @@ def edgenes_cache(cmd:str,              # ls | du | rm
     if not root.exists(): raise SystemExit(f"edgenes-cache: no cache folder {root} (set --root or $EDGENES_CACHE)")
     now = datetime.datetime.now(datetime.timezone.utc)
     es = [e for e in entries(root) if (not kind or e['kind'] == kind) and e['key'].startswith(key)
-          and (not older_than or (now - e['date']).total_seconds() > older_than * 86400)]
+          and (not older_than or (now - e['date']).total_seconds() > older_than * 86400) and (not old or e['format'] != FORMAT)]
     if cmd == 'ls':
         for e in es:
             secs = '-' if e['seconds'] is None else f"{e['seconds']:.0f} s"
@@ -261,8 +262,8 @@ def edgenes_cache(cmd:str,              # ls | du | rm
         for k, n in sorted(per.items()): print(f'{k:14} {_size(n):>9}')
         print(f"{'total':14} {_size(sum(per.values())):>9}")
         return per
-    if not (kind or key or older_than):
-        raise SystemExit("edgenes-cache rm: give --kind, --key or --older_than (to empty the whole cache, delete its folder)")
+    if not (kind or key or older_than or old):
+        raise SystemExit("edgenes-cache rm: give --kind, --key, --older_than or --old (to empty the whole cache, delete its folder)")
     gone = []
     for e in es:
         p = e['path']; lock = p.with_suffix('.lock')

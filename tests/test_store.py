@@ -193,6 +193,8 @@ def test_edgenes_cache_command(tmp_path, capsys):
     assert len(edgenes_cache('rm', root=str(tmp_path), key=key[:8])) == 1
     assert [e['kind'] for e in edgenes_cache('ls', root=str(tmp_path))] == ['search']
     with pytest.raises(SystemExit, match='give --kind'): edgenes_cache('rm', root=str(tmp_path))
+    torch.save({'spec': {}, 'value': 1}, tmp_path/'smoke'/'search'/'0ld.pt')                   # an older cache's entry
+    assert [e['key'] for e in edgenes_cache('rm', root=str(tmp_path), old=True)] == ['0ld']
     with pytest.raises(SystemExit, match='valid: ls, du, rm'): edgenes_cache('list', root=str(tmp_path))
     p = subprocess.run([sys.executable, '-m', 'edgenes.store', 'ls', '--root', str(tmp_path)],
                        env=ENV, capture_output=True, text=True)                                   # `python -m`: call_parse runs it as a command
