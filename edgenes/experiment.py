@@ -53,13 +53,16 @@ class Experiment:
     def spec(self, fn, **extra)->dict:
         "The settings that determine the artifact `fn` makes: `base_spec`, `fn`'s preset arguments, `extra`."
         return {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), **extra}
-    def _train(self, kind:str, spec:dict, run, decode=_decode):
-        "The entry `kind` for `spec`, else `run(cbs, keep)`, whose training checkpoints each epoch into the store."
+    def _compute(self, kind:str, spec:dict, run):
+        "`compute()` for the store: `run(cbs, keep)`, its training checkpointing each epoch into the store."
         def compute():
             ck, keep = self.cache.ckpt_path(kind, spec), {}
             cbs = [*self.cbs, *([StoreCheckpointCB(ck, {'key': self.cache.key(spec)}, keep)] if ck is not None else [])]
             return run(cbs, keep)
-        return self.cache.get(kind, spec, compute, decode)
+        return compute
+    def _train(self, kind:str, spec:dict, run, decode=_decode):
+        "The entry `kind` for `spec`, else made by `run(cbs, keep)` (see `_compute`)."
+        return self.cache.get(kind, spec, self._compute(kind, spec, run), decode)
     def _snap(self, lams=None)->SnapshotCB: return SnapshotCB(self.splits, lams, self.P.n_chosen, self.P.edge_rule, self.P.eval_bs)
     def _kw(self, fn, seed:int, cbs:list)->dict: return preset_kwargs(fn, self.P, seed=seed, cbs=cbs, progress=self.progress, device=self.device)
 
@@ -128,7 +131,7 @@ def retrained(self:Experiment, arch:Arch, # the architecture
     run = lambda cbs, keep: to_plain(_strip(retrain(arch, self.splits, **self._kw(retrain, seed, cbs))))
     r = self._train('retrain', spec, run)
     if weights and getattr(r, 'weights', None) is None:
-        r = self.cache.refresh('retrain', spec, lambda: run(list(self.cbs), {}), _decode)
+        r = self.cache.refresh('retrain', spec, self._compute('retrain', spec, run), _decode)
     return r
 
 @patch
