@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #b05cf3c5
 from __future__ import annotations
-import gzip, importlib.resources
+import gzip, hashlib, importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,8 +13,8 @@ from .config import data_dir
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'DEBIAN_FMNIST', 'DATASETS', 'ImageData', 'from_arrays', 'load_embedded', 'load_fashion_mnist',
-           'load_cifar', 'load_dataset', 'Splits', 'make_splits', 'Batches', 'ZipBatches', 'DataLoaders', 'search_dls',
-           'train_dls']
+           'load_cifar', 'load_dataset', 'Splits', 'make_splits', 'fingerprint', 'Batches', 'ZipBatches', 'DataLoaders',
+           'search_dls', 'train_dls']
 
 # %% ../nbs/01_data.ipynb #cd132858
 @dataclass
@@ -161,6 +161,28 @@ def make_splits(data:ImageData,          # the image set
     rest = perm[n_val:]
     half = len(rest) // 2
     return Splits(data, rest[:half].sort().values, rest[half:].sort().values, perm[:n_val].sort().values)
+
+# %% ../nbs/01_data.ipynb #66921e0d
+def _sha(*ts:torch.Tensor)->str:
+    "SHA-256 over the dtype, shape and bytes of tensors."
+    h = hashlib.sha256()
+    for t in ts:
+        t = t.detach().cpu().contiguous()
+        h.update(f'{t.dtype}{tuple(t.shape)}'.encode()); h.update(t.numpy().data if t.numel() else b'')
+    return h.hexdigest()
+
+def fingerprint(x:ImageData|Splits, # an image set, or a split of one
+               )->dict:
+    "The identity of an image set (name, shape, classes, sizes, hash of images and labels), and of a split (hash of its indices); computed once per object."
+    if '_fingerprint' not in x.__dict__:
+        if isinstance(x, Splits):
+            fp = {**fingerprint(x.data), 'split': _sha(x.w, x.a, x.valid)[:32], 'n_w': len(x.w), 'n_a': len(x.a), 'n_valid': len(x.valid)}
+        elif isinstance(x, ImageData):
+            fp = {'name': x.name, 'shape': list(x.shape), 'n_classes': x.n_classes, 'n_train': len(x.x_train), 'n_test': len(x.x_test),
+                  'images': _sha(x.x_train, x.y_train, x.x_test, x.y_test)[:32]}
+        else: raise TypeError(f"fingerprint takes an ImageData or a Splits, got {type(x).__name__}")
+        x.__dict__['_fingerprint'] = fp
+    return dict(x.__dict__['_fingerprint'])
 
 # %% ../nbs/01_data.ipynb #4d1bb94e
 def _augment(x:torch.Tensor, g:torch.Generator, pad:int=4)->torch.Tensor:

@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pandas as pd
 from .arch import arch_id, shared_edges, random_deviation
-from .ensemble import Experiment, run_method, METHODS, PAPER_METHODS
+from .experiment import Experiment
+from .methods import run_method, METHODS, PAPER_METHODS
 from .curves import darts_ens_curve, edgenes_curve, window_auc
 from .stats import mean_std, ttest_auc
 

@@ -12,7 +12,8 @@ from fastcore.script import call_parse
 from fastcore.basics import patch
 from .config import get_preset, Preset, cache_dir as default_cache_dir
 from .data import load_dataset, make_splits
-from .ensemble import Experiment, Cache
+from .experiment import Experiment
+from .store import Store
 from .demo import run_record
 
 # %% auto #0
@@ -75,7 +76,7 @@ class PaperContext:
         if self._exp is None:
             data = load_dataset(self.P.dataset, self.P.data_root)
             self._exp = Experiment(self.P, make_splits(data, 0, self.P.valid_frac, self.P.n_train), 0,
-                                   Cache(self.cache_root/self.P.name), self.progress)
+                                   Store(self.cache_root/self.P.name), self.progress)
         return self._exp
     def path(self, suffix:str)->Path: self.out.mkdir(parents=True, exist_ok=True); return self.out/f'{self.key}{suffix}'
 

@@ -182,10 +182,11 @@ def test_pgd_stays_in_the_ball_and_the_image_range():
 
 
 def test_experiment_resumes_a_killed_joint_training(tmp_path, tiny_splits):
-    "`Experiment.trained_ensemble` checkpoints into the cache folder: a killed run's epochs are not lost, and the checkpoint goes once the entry is written."
+    "`Experiment.trained_ensemble` checkpoints into the store: a killed run's epochs are not lost, and the checkpoint goes once the entry is written."
     from edgenes.arch import random_arch
     from edgenes.config import get_preset, preset_kwargs
-    from edgenes.ensemble import Experiment, Cache
+    from edgenes.experiment import Experiment
+    from edgenes.store import Store
     from edgenes.learner import Callback
     class CrashAfterFirst(Callback):
         order = 200
@@ -193,11 +194,11 @@ def test_experiment_resumes_a_killed_joint_training(tmp_path, tiny_splits):
             if learn.epoch == 0: raise Crash('killed')
     P = get_preset('smoke', retrain_C=4, retrain_epochs=2)
     archs = [random_arch(0), random_arch(1)]
-    exp = Experiment(P, tiny_splits, cache=Cache(tmp_path/'cache'))
-    ck = exp.cache.root/'ckpt'/f"ensemble-{exp.cache.key(exp._ensemble_spec(archs, 0, 'dash'))}.ckpt"
-    with pytest.raises(Crash):                               # what a killed batch leaves behind: epoch 1's checkpoint
-        train_ensemble(archs, tiny_splits, 'dash', ckpt=ck, cbs=[CrashAfterFirst()], **preset_kwargs(train_ensemble, P, seed=0, device='cpu'))
+    killed = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), device='cpu', cbs=(CrashAfterFirst(),))
+    ck = killed.cache.ckpt_path('ensemble', killed._ensemble_spec(archs, 0, 'dash'))
+    with pytest.raises(Crash): killed.trained_ensemble(archs, 0, 'dash')   # what a killed batch leaves behind: epoch 1's checkpoint
     assert ck.exists()
+    exp = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), device='cpu')
     r = exp.trained_ensemble(archs, 0, 'dash')
     full = train_ensemble(archs, tiny_splits, 'dash', **preset_kwargs(train_ensemble, P, seed=0, device='cpu'))
     assert torch.equal(r.member_test_probs[0], full.member_test_probs[0]) and not ck.exists()

@@ -6,7 +6,10 @@ from edgenes.config import get_preset
 from edgenes.arch import shared_edges, random_arch
 from edgenes.search import darts_search, regularised_search
 from edgenes.hypernet import train_hypernet
-from edgenes.ensemble import Experiment, Cache, run_method, select
+from edgenes.ensemble import select
+from edgenes.experiment import Experiment
+from edgenes.methods import run_method
+from edgenes.store import Store
 from edgenes.learner import Callback
 
 HYPER = dict(C=4, hyper_epochs=3, search_bs=32, a_lr=0.05)
@@ -47,10 +50,10 @@ def small_exp(tiny_splits, tmp_path_factory):
 
 def test_second_run_only_reads_the_cache(tiny_splits, small_exp):
     P, root = small_exp
-    first = Experiment(P, tiny_splits, 0, Cache(root))
+    first = Experiment(P, tiny_splits, 0, Store(root))
     a = {m: run_method(first, m, 0) for m in ('darts', 'randomd_nes', 'edgenes')}
     assert first.cache.misses > 0
-    second = Experiment(P, tiny_splits, 0, Cache(root))
+    second = Experiment(P, tiny_splits, 0, Store(root))
     b = {m: run_method(second, m, 0) for m in ('darts', 'randomd_nes', 'edgenes')}
     assert second.cache.misses == 0 and second.cache.hits > 0
     for m in a:
@@ -58,7 +61,7 @@ def test_second_run_only_reads_the_cache(tiny_splits, small_exp):
 
 def test_randomd_pool_shares_the_drawn_number_of_edges(tiny_splits, small_exp):
     P, root = small_exp
-    exp = Experiment(P, tiny_splits, 0, Cache(root))
+    exp = Experiment(P, tiny_splits, 0, Store(root))
     r = run_method(exp, 'randomd_nes', 0, n=1, N=3)
     star = exp.alpha_star(0).arch
     assert r.lams is not None and all(0 <= k <= star.n_edges for k in r.lams)
@@ -68,7 +71,7 @@ def test_randomd_pool_shares_the_drawn_number_of_edges(tiny_splits, small_exp):
                                      ({'method': 'nes'}, 'valid: darts, random, darts_ens, random_nes, randomd_nes, edgenes')])
 def test_bad_ensemble_arguments(tiny_splits, small_exp, kw, msg):
     P, root = small_exp
-    exp = Experiment(P, tiny_splits, 0, Cache(root))
+    exp = Experiment(P, tiny_splits, 0, Store(root))
     with pytest.raises(ValueError, match=msg): run_method(exp, kw.pop('method', 'random_nes'), 0, **kw)
 
 def test_bad_pool():

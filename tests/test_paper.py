@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from edgenes.paper import PAPER, run_item
-from edgenes.ensemble import METHODS
+from edgenes.methods import METHODS
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 ACC = ['valid_acc', 'test_acc']

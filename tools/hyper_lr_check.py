@@ -9,11 +9,12 @@ from scipy.stats import spearmanr
 from edgenes.config import get_preset
 from edgenes.data import load_dataset, make_splits
 from edgenes.arch import shared_edges
-from edgenes.ensemble import Experiment, Cache
+from edgenes.experiment import Experiment
+from edgenes.store import Store
 out = {}
 for lr in map(float, sys.argv[1:]):
     P = get_preset('quick', hyper_a_lr=lr)
-    exp = Experiment(P, make_splits(load_dataset(P.dataset), 0, P.valid_frac, P.n_train), 0, Cache('runs/cache/quick'))
+    exp = Experiment(P, make_splits(load_dataset(P.dataset), 0, P.valid_frac, P.n_train), 0, Store('runs/cache/quick'))
     star = exp.alpha_star(0).arch
     hr, _ = exp.hypernet(0)
     lams = [k / 2 for k in range(9)]

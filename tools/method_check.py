@@ -16,7 +16,9 @@ from scipy.stats import spearmanr
 from edgenes.config import get_preset
 from edgenes.data import load_dataset, make_splits
 from edgenes.arch import shared_edges, arch_from_json
-from edgenes.ensemble import Experiment, Cache, run_method, METHODS
+from edgenes.experiment import Experiment
+from edgenes.methods import run_method, METHODS
+from edgenes.store import Store
 from edgenes.theorem import expected_updates, simulate_updates, measured_updates
 from edgenes.demo import run_record
 
@@ -28,7 +30,7 @@ def main():
     t0 = time.perf_counter()
     P = get_preset(a.preset)
     data = load_dataset(P.dataset, P.data_root)
-    exp = Experiment(P, make_splits(data, 0, P.valid_frac, P.n_train), 0, Cache(Path(a.cache)/P.name), progress=True)
+    exp = Experiment(P, make_splits(data, 0, P.valid_frac, P.n_train), 0, Store(Path(a.cache)/P.name), progress=True)
     star = exp.alpha_star(a.seed).arch
     hr, log = exp.hypernet(a.seed)
     lams = [x / 2 for x in range(2 * star.n_edges + 1)]

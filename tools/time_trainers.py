@@ -8,13 +8,14 @@ SAM and DASH trainers and prints seconds per trainer and the ratio to the Deep E
 import argparse, json, time
 from edgenes.config import get_preset, preset_kwargs
 from edgenes.data import load_dataset, make_splits
-from edgenes.ensemble import Experiment, Cache
+from edgenes.experiment import Experiment
+from edgenes.store import Store
 from edgenes.dash import train_ensemble, TRAINERS
 
 ap = argparse.ArgumentParser(); ap.add_argument('--preset', default='quick'); ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--cache_dir', default='runs/cache/quick_batch'); a = ap.parse_args()
 P = get_preset(a.preset)
-exp = Experiment(P, make_splits(load_dataset(P.dataset, P.data_root), 0, P.valid_frac, P.n_train), 0, Cache(f'{a.cache_dir}/{P.name}'))
+exp = Experiment(P, make_splits(load_dataset(P.dataset, P.data_root), 0, P.valid_frac, P.n_train), 0, Store(f'{a.cache_dir}/{P.name}'))
 star = exp.alpha_star(a.seed).arch
 out = {}
 for t in TRAINERS:
