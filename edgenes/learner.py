@@ -251,6 +251,12 @@ def before_fit(self:CheckpointCB, learn):
     diff = {k: (ck['meta'].get(k), v) for k, v in self.meta.items() if ck['meta'].get(k) != v}
     if diff: raise ValueError(f"checkpoint {self.path} was written by a run with other settings "
                               f"(key: (checkpoint, this run)) {diff}; use another folder or delete it to start over")
+    self.restore(learn, ck)
+
+@patch
+def restore(self:CheckpointCB, learn, # the Learner to put back where the checkpoint left it
+            ck:dict):                  # a checkpoint written by `state_dict`
+    "Load model, optimisers, schedules, history and random states from `ck`, after checking its device type and determinism."
     run, now = ck.get('run') or {}, run_settings(learn.device)
     diff = {k: (run.get(k), now[k]) for k in RESUME_KEYS if run.get(k) != now[k]}
     if diff: raise ValueError(f"checkpoint {self.path} was written on another device type or with other determinism settings "

@@ -178,9 +178,7 @@ class StoreCheckpointCB(CheckpointCB):
                  keep:dict|None=None):    # name: (get, set) of further state to save and restore
         super().__init__(path, 1, meta); self.keep = {} if keep is None else keep
     def state_dict(self, learn)->dict:
-        d = super().state_dict(learn); n = d['rng']['numpy']
-        d['rng'] = {**d['rng'], 'numpy': (n[0], torch.from_numpy(n[1].astype(np.int64)), int(n[2]), int(n[3]), float(n[4]))}
-        return to_plain({**d, 'format': CKPT_FORMAT, 'keep': {k: get() for k, (get, _) in self.keep.items()}})
+        return to_plain({**super().state_dict(learn), 'format': CKPT_FORMAT, 'keep': {k: get() for k, (get, _) in self.keep.items()}})
     def before_fit(self, learn):
         if not (self.resume and self.path.exists()): return
         try:
@@ -188,13 +186,7 @@ class StoreCheckpointCB(CheckpointCB):
             if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT: raise ValueError(f'not a {CKPT_FORMAT} checkpoint')
             if _canon(ck['meta']) != _canon(self.meta): raise ValueError(f"written for other settings ({ck['meta']})")
         except Exception as e: return _aside(self.path, e, 'checkpoint', 'starting this training from the beginning')
-        learn.model.load_state_dict(ck['model'])
-        for k, o in learn.opts.items(): o.load_state_dict(ck['opts'][k])
-        for k, s in learn.scheds.items(): s.load_state_dict(ck['scheds'][k])
-        learn.history, learn.state, learn.train_iter = ck['history'], ck['state'], ck['train_iter']
-        learn.start_epoch = ck['epoch'] + 1
-        n = ck['rng']['numpy']
-        set_rng_states({**ck['rng'], 'numpy': (n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4])})
+        self.restore(learn, ck)                  # CheckpointCB's: device type and determinism checked, states and RNGs restored
         for k, (_, put) in self.keep.items(): put(ck['keep'][k])
 
 # %% ../nbs/19_store.ipynb #782bdb00
