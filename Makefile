@@ -11,7 +11,7 @@ PRESET ?= quick
 $(BIN)/.installed: requirements.lock setup.py settings.ini
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"edgenes needs Python >= 3.11, this is {sys.version}"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@

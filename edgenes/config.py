@@ -72,7 +72,7 @@ class Preset:
     # -- robustness (edgenes.robust; dash.md section 3)
     attack_eps:tuple=(2/255, 8/255) # l-infinity radii of FGSM and PGD on the [0, 1] pixel scale
     pgd_steps:int=3               # PGD iterations (step eps/4, random start; dash.md: 20)
-    attack_n:int|None=100         # test images attacked (None: all)
+    attack_n:int|None=50          # test images attacked (None: all)
 
 # %% ../nbs/00_config.ipynb #08e2a0ec
 PRESETS:dict[str, Preset] = {

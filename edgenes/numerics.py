@@ -31,10 +31,10 @@ def float_tol(dtype:torch.dtype,                 # the dtype both computations r
 def rel_diff(a:torch.Tensor, b:torch.Tensor)->float:
     "Largest |a - b|, relative to the largest magnitude in `a` and `b` (0 when both are all zero)."
     if a.shape != b.shape: raise ValueError(f"shapes differ: {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.numel() == 0: return 0.
     a, b = a.detach().double(), b.detach().double()
-    scale = torch.maximum(a.abs().max(), b.abs().max()) if a.numel() else torch.tensor(0.)
-    d = (a - b).abs().max() if a.numel() else torch.tensor(0.)
-    return 0. if scale == 0 else float(d / scale)
+    scale = float(torch.maximum(a.abs().max(), b.abs().max()))
+    return 0. if scale == 0 else float((a - b).abs().max()) / scale
 
 def check_close(pairs,                           # (fast, plain) tensor pairs: outputs, gradients, buffers
                 n:int,                           # terms in the longest sum behind any of them

@@ -24,7 +24,7 @@ def test_missing_fashion_mnist_says_how_to_get_it(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(ValueError, match='valid datasets: embedded, fashion_mnist, cifar10, cifar100'): load_dataset('imagenet')
 
-@pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason='Debian package dataset-fashion-mnist not installed')
+@pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="Debian package dataset-fashion-mnist not installed (make test installs it when run as root; else apt-get install dataset-fashion-mnist)")
 def test_full_fashion_mnist_contains_the_embedded_subset(embedded):
     import numpy as np
     full = load_fashion_mnist()

@@ -9,8 +9,9 @@ Stages, in order, each timed:
   pytest      tests/, `--workers` processes (pytest-xdist, one test file per worker at a time), with the 15 slowest
               tests and every skip's reason; tests/test_kernels.py reruns the fast-vs-plain checks under each CPU
               kernel path the machine supports
-The docs-site test needs Debian's chromium: where it is missing and this is root, its apt-get install runs in the
-background from the start (it waits on the network and the disk, not the cores) and pytest starts once it is done.
+Some tests use Debian packages (chromium for the docs site, dataset-fashion-mnist for the full data set): where they
+are missing and this is root, their apt-get install runs in the background from the start (it waits on the network
+and the disk more than on the cores) and pytest starts once it is done.
 A failed stage does not stop the later ones (except install): one run shows every failure. The exit code is 0 only
 if every stage passed. It runs with the system Python (standard library only), since the venv may not exist yet.
 
@@ -46,14 +47,18 @@ def stage(name:str, cmd:list, env:dict|None=None, log:list|None=None)->tuple:
     return time.perf_counter() - t0, rc
 
 
-def start_chromium_install():
-    "Start `apt-get install chromium chromium-driver` in the background when they are missing and we are root; else None."
-    if Path('/usr/bin/chromium').exists() and Path('/usr/bin/chromedriver').exists(): return None
-    if not hasattr(os, 'geteuid') or os.geteuid() != 0 or not Path('/usr/bin/apt-get').exists(): return None
-    log = open(ROOT/'.chromium-install.log', 'w')
+APT = {'chromium': '/usr/bin/chromium', 'chromium-driver': '/usr/bin/chromedriver',    # the docs-site test
+       'dataset-fashion-mnist': '/usr/share/datasets/fashion-mnist'}                   # the full Fashion-MNIST test
+
+
+def start_apt_install():
+    "Start `apt-get install` of the Debian packages the tests use that are missing, in the background (root only); else None."
+    missing = [pkg for pkg, path in APT.items() if not Path(path).exists()]
+    if not missing or not hasattr(os, 'geteuid') or os.geteuid() != 0 or not Path('/usr/bin/apt-get').exists(): return None
+    log = open(ROOT/'.apt-install.log', 'w')
     env = {**os.environ, 'DEBIAN_FRONTEND': 'noninteractive'}
-    print('chromium for the docs-site test: installing in the background (apt-get)', flush=True)
-    return subprocess.Popen(['sh', '-c', 'apt-get update -qq && apt-get install -y -qq chromium chromium-driver'],
+    print(f"Debian packages for the tests: installing {' '.join(missing)} in the background (apt-get)", flush=True)
+    return subprocess.Popen(['sh', '-c', f"apt-get update -qq && apt-get install -y -qq {' '.join(missing)}"],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
@@ -65,16 +70,16 @@ def main():
     start, rows, nb_log, py_log = time.perf_counter(), [], [], []
     make = os.environ.get('MAKE', 'make')
 
-    chromium = start_chromium_install()
+    apt = start_apt_install()
     s, rc = stage('install', [make, '--no-print-directory', 'install'])
     rows.append(('install', s, rc))
     if rc == 0:
         s, rc = stage('gates', [make, '--no-print-directory', 'gates']); rows.append(('gates', s, rc))
         s, rc = stage('nbdev_test', [BIN/'nbdev_test', '--n_workers', str(a.workers), '--timing'], env, nb_log)
         rows.append(('nbdev_test', s, rc))
-        if chromium is not None:
-            t0 = time.perf_counter(); crc = chromium.wait()
-            print(f"chromium install {'done' if crc == 0 else f'FAILED (exit {crc}; see .chromium-install.log)'}, "
+        if apt is not None:
+            t0 = time.perf_counter(); arc = apt.wait()
+            print(f"apt-get install {'done' if arc == 0 else f'FAILED (exit {arc}; see .apt-install.log)'}, "
                   f"waited {time.perf_counter() - t0:.0f} s for it", flush=True)
         s, rc = stage('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile',
                                  '--durations=15', '-rs', 'tests'], env, py_log)
