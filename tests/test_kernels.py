@@ -4,11 +4,14 @@ PyTorch picks its vectorised CPU kernels when it starts (`ATEN_CPU_CAPABILITY`: 
 convolution kernels (`ONEDNN_MAX_CPU_ISA`); the kernels sum in different orders, so a check that compares two
 computations of one function must hold on each path. Each path runs in a fresh process: the tests marked `kernels`
 (tests/test_speed.py, tests/test_dash.py) and the notebooks whose examples compare a fast path with a plain one.
-A path the CPU lacks is skipped, with the reason.
+The path this pytest process itself runs on (the test command names the CPU's best one explicitly) is not run twice:
+the `kernels` tests of this session and nbdev_test's notebooks are that run. A path the CPU lacks is skipped, with
+the reason.
 """
 import os, subprocess, sys
 from pathlib import Path
 import pytest
+import torch
 from edgenes.numerics import kernel_paths, kernel_env
 
 ROOT = Path(__file__).parents[1]
@@ -24,6 +27,10 @@ def run(cmd, env):
 @pytest.mark.parametrize('path', ['default', 'avx2', 'avx512'])
 def test_fast_vs_plain_checks_on_kernel_path(path):
     if path not in kernel_paths(): pytest.skip(f"this CPU has no {path} kernels (it runs: {', '.join(kernel_paths())})")
+    here = torch.backends.cpu.get_cpu_capability().lower()
+    if path == here:   # this very run: the `kernels` tests of this session and nbdev_test's notebooks ran on this path
+        assert os.environ.get('ATEN_CPU_CAPABILITY', here).lower() == here
+        return
     env = {**os.environ, **kernel_env(path), 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
     env.pop('PYTEST_XDIST_WORKER', None)
     cap = run([sys.executable, '-c', 'import torch; print(torch.backends.cpu.get_cpu_capability())'], env).strip()

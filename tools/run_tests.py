@@ -5,10 +5,11 @@
 Stages, in order, each timed:
   install     `make install`: the venv from requirements.lock and the package (a no-op when up to date)
   gates       `make gates`: nbdev_clean and nbdev_export change nothing
-  nbdev_test  every notebook's examples and tests, `--workers` notebooks at a time
-  pytest      tests/, `--workers` processes (pytest-xdist, one test file per worker at a time), with the 15 slowest
-              tests and every skip's reason; tests/test_kernels.py reruns the fast-vs-plain checks under each CPU
-              kernel path the machine supports
+  nbdev_test  every notebook's examples and tests, one notebook at a time,
+  pytest      side by side with it: tests/ on `--workers` processes (pytest-xdist, one test file per worker at a
+              time), with the 15 slowest tests and every skip's reason.
+Both run on the CPU's best kernel path, named explicitly (ATEN_CPU_CAPABILITY); tests/test_kernels.py reruns the
+fast-vs-plain checks under each other path the machine supports.
 Some tests use Debian packages (chromium for the docs site, dataset-fashion-mnist for the full data set): where they
 are missing and this is root, their apt-get install runs in the background from the start (it waits on the network
 and the disk more than on the cores) and pytest starts once it is done.
@@ -27,12 +28,37 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT/'.venv'/'bin'
 
 
+def native_path()->str:
+    "The best `ATEN_CPU_CAPABILITY` this CPU runs (edgenes.numerics.kernel_paths, read without importing torch)."
+    flags = set()
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: pass
+    if {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'} <= flags: return 'avx512'
+    return 'avx2' if {'avx2', 'fma'} <= flags else 'default'
+
+
 def cpu_model()->str:
     try:
         for line in Path('/proc/cpuinfo').read_text().splitlines():
             if line.startswith('model name'): return line.split(':', 1)[1].strip()
     except OSError: pass
     return platform.processor() or platform.machine()
+
+
+def launch(name:str, cmd:list, env:dict)->tuple:
+    "Start `cmd` with its output going to a log file; return (name, process, start time, log path)."
+    log = ROOT/f'.test-{name}.log'
+    print(f"\n=== {name} (started, output after it ends): {' '.join(map(str, cmd))}", flush=True)
+    return name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT), time.perf_counter(), log
+
+
+def finish(job:tuple, lines:list)->tuple:
+    "Wait for a launched stage, print its output, collect its lines; return (seconds, exit code)."
+    name, p, t0, log = job
+    rc = p.wait(); dt = time.perf_counter() - t0
+    print(f"\n=== {name}: output", flush=True)
+    for line in log.read_text(errors='replace').splitlines(): print(line); lines.append(line)
+    return dt, rc
 
 
 def stage(name:str, cmd:list, env:dict|None=None, log:list|None=None)->tuple:
@@ -66,7 +92,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--workers', type=int, default=2, help='notebooks / pytest processes at a time (default 2: the 2 cores)')
     a = ap.parse_args()
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PATH': f"{BIN}:{os.environ.get('PATH', '')}"}
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PATH': f"{BIN}:{os.environ.get('PATH', '')}",
+           'ATEN_CPU_CAPABILITY': native_path()}
     start, rows, nb_log, py_log = time.perf_counter(), [], [], []
     make = os.environ.get('MAKE', 'make')
 
@@ -75,19 +102,22 @@ def main():
     rows.append(('install', s, rc))
     if rc == 0:
         s, rc = stage('gates', [make, '--no-print-directory', 'gates']); rows.append(('gates', s, rc))
-        s, rc = stage('nbdev_test', [BIN/'nbdev_test', '--n_workers', str(a.workers), '--timing'], env, nb_log)
-        rows.append(('nbdev_test', s, rc))
+        # The notebooks and pytest run side by side (one notebook at a time, pytest on `--workers` processes), so that
+        # both cores stay busy to the end; pytest starts once the Debian packages its tests use are in place.
+        nb = launch('nbdev_test', [BIN/'nbdev_test', '--n_workers', '1', '--timing'], env)
         if apt is not None:
             t0 = time.perf_counter(); arc = apt.wait()
             print(f"apt-get install {'done' if arc == 0 else f'FAILED (exit {arc}; see .apt-install.log)'}, "
                   f"waited {time.perf_counter() - t0:.0f} s for it", flush=True)
-        s, rc = stage('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile',
-                                 '--durations=15', '-rs', 'tests'], env, py_log)
-        rows.append(('pytest', s, rc))
+        py = launch('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile',
+                               '--durations=15', '-rs', 'tests'], env)
+        s, rc = finish(nb, nb_log); rows.append(('nbdev_test', s, rc))
+        s, rc = finish(py, py_log); rows.append(('pytest', s, rc))
     total = time.perf_counter() - start
 
     print('\n' + '=' * 78)
-    print(f"test command summary: {cpu_model()}, {os.cpu_count()} cores, {a.workers} workers")
+    print(f"test command summary: {cpu_model()}, {os.cpu_count()} cores; nbdev_test (1 worker) and pytest "
+          f"({a.workers} workers) side by side, each process on one thread; kernels {native_path()}")
     slow_nbs = [l for l in nb_log if re.match(r'^\S+\.ipynb: \d+ secs$', l)][:5]
     for name, s, rc in rows:
         extra = ''
