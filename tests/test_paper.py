@@ -4,7 +4,7 @@ import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-from edgenes.paper import PAPER, run_item
+from edgenes.paper import PAPER
 from edgenes.config import get_preset
 from edgenes.methods import METHODS
 
@@ -86,27 +86,6 @@ def test_item_outputs(key, full):
     if key == 'theorem1':
         mc = df[df.source == 'monte_carlo']
         assert len(mc) == 9 and (mc['rel_diff'].abs() < 0.03).all() and (df['value'] >= 0).all()
-
-@pytest.mark.parametrize('key', list(PAPER))
-def test_item_bad_parameters(key, tmp_path):
-    # checked before a kernel starts: a typo fails in a second, not after an hour
-    with pytest.raises(ValueError, match=r"unknown preset key\(s\) \['epochs'\]"):
-        run_item(key, 'smoke', tmp_path, cache_dir=str(tmp_path), overrides={'epochs': 1})
-    with pytest.raises(ValueError, match="unknown parameter"): run_item(key, 'smoke', tmp_path, cach_dir=str(tmp_path))
-    with pytest.raises(ValueError, match='valid presets'): run_item(key, 'papr', tmp_path)
-
-def test_item_wrong_type(full, tmp_path):
-    out, cache, _, _ = full
-    r = run_item('fig3_1', 'smoke', tmp_path, cache_dir=str(cache), seeds='0')
-    assert r['status'] == 'failed' and "parameter 'seeds' must be list" in r['error']
-    r = run_item('fig4_1', 'smoke', tmp_path, cache_dir=str(cache), auc_from=2.0)
-    assert r['status'] == 'failed' and 'auc_from must be in [0, 1)' in r['error']
-
-def test_batch_reports_and_exits_nonzero(tmp_path):
-    p = subprocess.run([EXE, '--only', 'fig9'], capture_output=True, text=True)
-    assert p.returncode != 0 and "unknown item(s) ['fig9']; valid: fig3_1, table2" in p.stderr
-    p = subprocess.run([EXE, '--preset', 'smoke', '--dry_run', '--out_dir', str(tmp_path)], capture_output=True, text=True)
-    assert p.returncode == 0 and all(k in p.stdout for k in PAPER)
 
 def test_killed_batch_resumes(full):
     """The batch of the `full` fixture was SIGKILLed with some artifacts on disk: the re-run computed only the rest,
