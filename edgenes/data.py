@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
+from functools import cached_property
 from .config import data_dir
 
 # %% auto #0
@@ -29,9 +30,9 @@ class ImageData:
 
     @property
     def shape(self)->tuple: return tuple(self.x_train.shape[1:])
-    @property
+    @cached_property
     def mean(self)->torch.Tensor: return (self.x_train.float()/255).mean(dim=(0, 2, 3))
-    @property
+    @cached_property
     def std(self)->torch.Tensor: return (self.x_train.float()/255).std(dim=(0, 2, 3))
     def __repr__(self):
         return (f"ImageData({self.name!r}: {len(self.x_train)} train, {len(self.x_test)} test, "
