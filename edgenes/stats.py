@@ -98,17 +98,16 @@ def claim_row(claim:str,              # the claim in words, e.g. 'EdgeNES more a
              )->dict:
     "One row of a claims table: claim, difference A - B, its 95% interval, n, test and verdict."
     c = compare(a, b, direction, paired)
-    f = lambda v: round(scale * v, digits + 2)
+    f = lambda v: round(scale * v, digits)
     n = f"{c['n']} pairs" if c['paired'] else f"{c['n_a']} vs {c['n_b']} runs"
     iv = '—' if c['lo'] is None else f"[{scale * c['lo']:.{digits}f}, {scale * c['hi']:.{digits}f}]"
     return {'claim': claim, 'difference': f(c['difference']), 'interval (95%)': iv, 'n': n, 'test': c['test'], 'verdict': c['verdict'],
             'lo': None if c['lo'] is None else f(c['lo']), 'hi': None if c['hi'] is None else f(c['hi'])}
 
-def claim_line(row:dict,      # a `claim_row`
-               digits:int=1,  # decimals of the difference
+def claim_line(row:dict, # a `claim_row`
               )->str:
     "The claim, its difference, interval, n and verdict as one sentence."
-    return f"{row['claim']}: difference {row['difference']:+.{digits}f}, 95% interval {row['interval (95%)']} ({row['test']}, {row['n']}): {row['verdict']}"
+    return f"{row['claim']}: difference {row['difference']:+g}, 95% interval {row['interval (95%)']} ({row['test']}, {row['n']}): {row['verdict']}"
 
 # %% ../nbs/11_stats.ipynb #1c2d9183
 def disagreement(member_probs:list)->float:
