@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #dc1872af
 from __future__ import annotations
-import dataclasses, os, random, platform, warnings
+import dataclasses, importlib, os, random, platform, warnings
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 import numpy as np
@@ -12,14 +12,15 @@ import torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
-           'default_device', 'to_device', 'device_name', 'run_settings', 'run_settings_of', 'cache_dir', 'data_dir']
+           'default_device', 'to_device', 'device_name', 'run_settings', 'run_settings_of', 'cache_dir', 'data_dir',
+           'load_plugins']
 
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
 class Preset:
     "Every setting of an edgenes run (SPEC section 5); see `PRESETS` for the named ones."
     name:str='smoke'              # preset name, recorded with every result
-    dataset:str='embedded'        # embedded | fashion_mnist | cifar10 | cifar100 (paper: cifar100)
+    dataset:str='embedded'        # embedded | fashion_mnist | cifar10 | cifar100 (paper) | a name given to `register_dataset`
     data_root:str|None=None       # folder holding the data set (None: its default place)
     n_train:int|None=300          # training images used (None: all); the rest of the set is ignored
     valid_frac:float=0.1          # share of the training images held out for model and ensemble selection
@@ -218,3 +219,17 @@ def cache_dir()->Path:
 def data_dir()->Path:
     "Default folder for data sets: `$EDGENES_DATA`, else `~/.cache/edgenes/data`."
     return Path(os.environ.get('EDGENES_DATA', Path.home()/'.cache'/'edgenes'/'data'))
+
+# %% ../nbs/00_config.ipynb #ca9af5f4
+def load_plugins(names:str|None=None, # comma-separated module names (None: `$EDGENES_PLUGINS`)
+                )->list:
+    "Import the modules that register data sets and methods (`$EDGENES_PLUGINS`); return their names."
+    names = os.environ.get('EDGENES_PLUGINS', '') if names is None else names
+    done = []
+    for m in filter(None, (s.strip() for s in names.split(','))):
+        try: importlib.import_module(m)
+        except ImportError as e:
+            raise ImportError(f"plugin module {m!r} (from $EDGENES_PLUGINS) can't be imported: {e}; "
+                              "put its folder on PYTHONPATH or correct the name") from e
+        done.append(m)
+    return done

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from functools import cached_property
-from .config import data_dir
+from .config import data_dir, load_plugins
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'DEBIAN_FMNIST', 'DATASETS', 'ImageData', 'from_arrays', 'load_embedded', 'load_fashion_mnist',
-           'load_cifar', 'load_dataset', 'Splits', 'make_splits', 'fingerprint', 'Batches', 'ZipBatches', 'DataLoaders',
-           'search_dls', 'train_dls']
+           'load_cifar', 'register_dataset', 'dataset_names', 'load_dataset', 'Splits', 'make_splits', 'fingerprint',
+           'Batches', 'ZipBatches', 'DataLoaders', 'search_dls', 'train_dls']
 
 # %% ../nbs/01_data.ipynb #cd132858
 @dataclass
@@ -124,18 +124,41 @@ def load_cifar(name:str='cifar100',             # cifar10 | cifar100
     return from_arrays(name, tr.data, tr.targets, te.data, te.targets, channels_last=True)
 
 # %% ../nbs/01_data.ipynb #c7f08526
-DATASETS = {'embedded': lambda root, download: load_embedded(),
-            'fashion_mnist': load_fashion_mnist,
-            'cifar10': lambda root, download: load_cifar('cifar10', root, download),
-            'cifar100': lambda root, download: load_cifar('cifar100', root, download)}
+DATASETS:dict = {}   # name -> loader(root, download) -> ImageData; fill it with `register_dataset`
 
-def load_dataset(name:str='embedded',          # embedded | fashion_mnist | cifar10 | cifar100
+def register_dataset(name:str,           # the name presets (`dataset`), notebooks and the command line use
+                     loader,             # loader(root, download) -> ImageData; root: a folder or None, download: a bool
+                     replace:bool=False, # allow replacing a name already registered
+                    ):
+    "Register a data set by name, so that `load_dataset`, a preset's `dataset` and `--dataset` accept it; returns `loader`."
+    if not isinstance(name, str) or not name.isidentifier(): raise ValueError(f"dataset name must be an identifier such as 'my_data', got {name!r}")
+    if not callable(loader): raise TypeError(f"loader must be callable as loader(root, download), got {type(loader).__name__}")
+    if name in DATASETS and not replace: raise ValueError(f"dataset {name!r} is registered already; pass replace=True to replace it")
+    DATASETS[name] = loader
+    return loader
+
+register_dataset('embedded', lambda root, download: load_embedded())
+register_dataset('fashion_mnist', load_fashion_mnist)
+register_dataset('cifar10', lambda root, download: load_cifar('cifar10', root, download))
+register_dataset('cifar100', lambda root, download: load_cifar('cifar100', root, download))
+
+# %% ../nbs/01_data.ipynb #81b039fe
+def dataset_names()->list:
+    "Every registered data set, after importing the plugin modules of `$EDGENES_PLUGINS` (`edgenes.config.load_plugins`)."
+    load_plugins()
+    return list(DATASETS)
+
+def load_dataset(name:str='embedded',          # a registered name: embedded | fashion_mnist | cifar10 | cifar100 | yours
                  root:str|Path|None=None,      # folder holding the data (None: its default place)
                  download:bool=False,          # allow a torchvision download (needs internet)
                 )->ImageData:
-    "Load a data set by name (the `dataset` field of a preset)."
-    if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
-    return DATASETS[name](root, download)
+    "Load a data set by name (the `dataset` field of a preset) through its registered loader."
+    if name not in DATASETS and name not in dataset_names():
+        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)} (add one with "
+                         "edgenes.data.register_dataset(name, loader), in a module named in $EDGENES_PLUGINS for the notebooks and the CLI)")
+    data = DATASETS[name](root, download)
+    if not isinstance(data, ImageData): raise TypeError(f"the loader of dataset {name!r} returned {type(data).__name__}, not an ImageData (use from_arrays)")
+    return data
 
 # %% ../nbs/01_data.ipynb #3c5a777c
 @dataclass

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 from .arch import arch_id, shared_edges, random_deviation
 from .experiment import Experiment
-from .methods import run_method, METHODS, PAPER_METHODS
+from .methods import run_method, method_names, METHODS
 from .curves import darts_ens_curve, edgenes_curve, window_auc
 from .stats import mean_std, ttest_auc
 
 # %% auto #0
-__all__ = ['PAPER_NUMBERS', 'METHOD_NAMES', 'summarise', 'fmt', 'table1_runs', 'table2_runs', 'table3_runs', 'fig4_1_curves',
-           'fig4_1_aucs']
+__all__ = ['PAPER_NUMBERS', 'paper_table3', 'method_display', 'summarise', 'fmt', 'per_seed', 'table1_runs', 'table2_runs',
+           'table3_runs', 'fig4_1_curves', 'fig4_1_aucs']
 
 # %% ../nbs/16_experiments.ipynb #dcb98319
 PAPER_NUMBERS = {
@@ -24,13 +24,17 @@ PAPER_NUMBERS = {
     'table2': pd.DataFrame({'source': ['hypernetwork'] * 4 + ['random deviation'] * 4, 'lam': [0, 1, 2, 3] * 2,
                             'mean': [46.2, 45.9, 46.7, 46.6, 43.9, 46.1, 45.6, 45.9],
                             'sd': [2.5, 2.7, 2.8, 2.1, 7.7, 5.4, 4.9, 2.5]}),
-    'table3': pd.DataFrame({'method': list(PAPER_METHODS), 'mean': [46.8, 44.6, 48.9, 46.9, 47.7, 48.1],
-                            'sd': [1.7, 6.9, 1.2, 3.2, 2.0, 1.7], 'search_gpu_hours': [1.2, 0, 3.6, 0, 1.2, 2.1]}),
     'fig4_1': {'p': 0.0287, 'test': 'two-sample t-test on AUCs from iteration 80 (variant not stated)'},
 }
-METHOD_NAMES = {'darts': 'DARTS', 'random': 'Random', 'darts_ens': 'DartsEns', 'random_nes': 'Random-NES',
-                'randomd_nes': 'RandomD-NES', 'edgenes': 'EdgeNES', 'deep_ens': 'Deep Ens (alpha*)',
-                'sam_ens': 'SAM Ens (alpha*)', 'dash': 'DASH (alpha*)', 'edgenes_dash': 'EdgeNES + DASH'}
+
+def paper_table3()->pd.DataFrame:
+    "The paper's Table 3 (test accuracy %, search GPU hours): one row per registered method that has one."
+    return pd.DataFrame([{'method': k, **METHODS[k].paper} for k in method_names(paper=True)])
+
+def method_display(method:str)->str: # a registered method
+    "A method's name in tables and figures, from the registry."
+    if method not in METHODS and method not in method_names(): raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    return METHODS[method].display
 
 # %% ../nbs/16_experiments.ipynb #adbf30ca
 def summarise(df:pd.DataFrame, by:list, col:str, scale:float=100.)->pd.DataFrame:
@@ -44,6 +48,20 @@ def summarise(df:pd.DataFrame, by:list, col:str, scale:float=100.)->pd.DataFrame
 def fmt(m:float, s:float, runs:int|None=None)->str:
     "`m ± s` with one decimal (`m (1 run)` when there is no spread to show)."
     return f'{m:.1f} (1 run)' if runs == 1 else f'{m:.1f} ± {s:.1f}'
+
+# %% ../nbs/16_experiments.ipynb #ec721815
+def per_seed(df:pd.DataFrame,    # runs: one row per run, with a `seed` column
+             col:str,            # the value compared
+             agg:str|None=None,  # None: one row per seed expected; 'mean' (or any pandas aggregation): combine a seed's rows
+             **where,            # column=value conditions that select the side's rows
+            )->pd.Series:
+    "The values of `col` for the rows matching `where`, indexed by seed: one side of a claim for `edgenes.stats.compare`."
+    bad = [k for k in [col, 'seed', *where] if k not in df.columns]
+    if bad: raise ValueError(f"no column(s) {bad} in the runs; columns: {', '.join(map(str, df.columns))}")
+    g = df[np.logical_and.reduce([df[k] == v for k, v in where.items()])] if where else df
+    if g.empty: raise ValueError(f"no runs with {where}")
+    if agg is None and g['seed'].duplicated().any(): raise ValueError(f"several runs per seed with {where}: narrow them down or pass agg='mean'")
+    return g.groupby('seed', sort=True)[col].agg(agg or 'first').astype(float)
 
 # %% ../nbs/16_experiments.ipynb #0ae5ae79
 def table1_runs(exp:Experiment,         # preset, data and artifact cache
@@ -87,11 +105,11 @@ def table2_runs(exp:Experiment,         # preset, data and artifact cache
 # %% ../nbs/16_experiments.ipynb #be34d57d
 def table3_runs(exp:Experiment,         # preset, data and artifact cache
                 seeds:list,              # one run of every method per seed
-                methods:tuple=METHODS,   # which of `METHODS` (the paper's six and the jointly trained ensembles)
+                methods:tuple|None=None, # registered methods to run (None: all of `METHODS`, in registry order)
                 attack:bool=True,        # FGSM and PGD accuracy too (columns `fgsm@<eps>`, `pgd<steps>@<eps>`)
                )->pd.DataFrame:
     "One row per method and seed: the ensemble's test metrics, diversity, robustness, members and measured cost."
-    rows = []
+    rows, methods = [], method_names() if methods is None else list(methods)
     for seed in seeds:
         for m in methods:
             e = run_method(exp, m, seed, attack=attack)

@@ -6,22 +6,50 @@
 from __future__ import annotations
 import random, warnings
 from dataclasses import dataclass, asdict
-from .config import run_settings_of
+from typing import Callable, NamedTuple
+from .config import run_settings_of, load_plugins
 from .arch import arch_id, arch_to_json, arch_from_json, random_arch, random_deviation
 from .retrain import retrain
 from .metrics import ensemble_probs, evaluate
 from .stats import disagreement, pairwise_kl
-from .dash import load_member
+from .dash import load_member, TRAINERS
 from .ensemble import select
 from .experiment import Experiment, lam_stream
 
 # %% auto #0
-__all__ = ['PAPER_METHODS', 'TRAINED', 'METHODS', 'EnsembleResult', 'run_method']
+__all__ = ['METHODS', 'Candidates', 'Members', 'Method', 'EnsembleResult', 'register_method', 'method_names', 'run_method']
 
 # %% ../nbs/21_methods.ipynb #6386b088
-PAPER_METHODS = ('darts', 'random', 'darts_ens', 'random_nes', 'randomd_nes', 'edgenes')
-TRAINED = {'deep_ens': 'deep', 'sam_ens': 'sam', 'dash': 'dash', 'edgenes_dash': 'dash'}   # method: its trainer
-METHODS = PAPER_METHODS + tuple(TRAINED)
+class Candidates(NamedTuple):
+    "What a retrained method's candidates function returns."
+    archs:list                # candidate architectures, in the order they were drawn
+    seeds:list                # the retraining seed of each
+    search_seconds:float      # what finding them cost (searches, the hypernetwork)
+    lams:list|None=None       # the lambda (or k) behind each candidate, where there is one
+
+class Members(NamedTuple):
+    "What a jointly trained method's members function returns."
+    archs:list                # the members' architectures
+    search_seconds:float      # what finding them cost
+    pre_seconds:float         # retraining done before the joint training (selection's candidates), else 0
+    pool:list                 # ids of every architecture considered
+    lams:list|None=None       # the lambda behind each, where there is one
+
+@dataclass(frozen=True)
+class Method:
+    "A method of Table 3: where its members come from, how they are trained, and how tables show it."
+    name:str                      # key in results and tables, e.g. 'edgenes'
+    display:str                   # name in tables and figures, e.g. 'EdgeNES'
+    candidates:Callable|None=None # retrained: f(exp, seed, n, N) -> Candidates
+    members:Callable|None=None    # trained together: f(exp, seed, n, N) -> Members
+    trainer:str|None=None         # trained together: deep | sam | dash (`edgenes.dash.TRAINERS`)
+    select:bool=True              # retrained: pick the best n candidates on validation (False: keep them all)
+    dedup:bool=True               # retrained: drop duplicate architectures (False: DartsEns keeps each search's)
+    pool:bool=False               # samples N candidates to pick n from (needs N >= n)
+    paper:dict|None=None          # its row of the paper's Table 3: {'mean', 'sd', 'search_gpu_hours'}
+    baseline:bool=False           # the paper claims EdgeNES beats it (Table 3's first claim)
+
+METHODS:dict[str, Method] = {}    # name -> Method, in table order; fill it with `register_method`
 
 @dataclass
 class EnsembleResult:
@@ -38,19 +66,23 @@ class EnsembleResult:
     def to_dict(self)->dict: return asdict(self)
 
 # %% ../nbs/21_methods.ipynb #e69a6f95
-def _candidates(exp:Experiment, method:str, seed:int, n:int, N:int)->tuple:
-    "(candidate architectures, retrain seeds, search seconds, lambdas) of a method."
-    rng, P = random.Random(seed), exp.P
-    if method in ('darts', 'randomd_nes', 'edgenes'): s = exp.alpha_star(seed); star, secs = s.arch, s.cost['seconds']
-    if method == 'darts': return [star], [seed], secs, None
-    if method == 'random': return [random_arch(rng, P.n_chosen)], [seed], 0., None
-    if method == 'darts_ens':
-        runs = [exp.alpha_star(seed + 1000 * i) for i in range(n)]
-        return [r.arch for r in runs], [seed + 1000 * i for i in range(n)], sum(r.cost['seconds'] for r in runs), None
-    if method == 'random_nes': return [random_arch(rng, P.n_chosen) for _ in range(N)], [seed] * N, 0., None
-    if method == 'randomd_nes':
-        ks = [rng.randint(0, star.n_edges) for _ in range(N)]
-        return [random_deviation(star, k, rng) for k in ks], [seed] * N, secs, ks
+def _darts(exp, seed, n, N):
+    s = exp.alpha_star(seed); return Candidates([s.arch], [seed], s.cost['seconds'])
+def _random(exp, seed, n, N): return Candidates([random_arch(random.Random(seed), exp.P.n_chosen)], [seed], 0.)
+def _darts_ens(exp, seed, n, N):
+    runs = [exp.alpha_star(seed + 1000 * i) for i in range(n)]
+    return Candidates([r.arch for r in runs], [seed + 1000 * i for i in range(n)], sum(r.cost['seconds'] for r in runs))
+def _random_nes(exp, seed, n, N):
+    rng = random.Random(seed); return Candidates([random_arch(rng, exp.P.n_chosen) for _ in range(N)], [seed] * N, 0.)
+def _randomd_nes(exp, seed, n, N):
+    s, rng = exp.alpha_star(seed), random.Random(seed)
+    ks = [rng.randint(0, s.arch.n_edges) for _ in range(N)]
+    return Candidates([random_deviation(s.arch, k, rng) for k in ks], [seed] * N, s.cost['seconds'], ks)
+
+# %% ../nbs/21_methods.ipynb #0390b01d
+def _edgenes(exp, seed, n, N):
+    "Algorithm 1's candidates: alpha(lambda) at N values of lambda, more drawn while fewer than n are distinct."
+    s = exp.alpha_star(seed); star = s.arch
     hr, _ = exp.hypernet(seed)
     draw = lam_stream(seed, star.n_edges)
     lams = [next(draw) for _ in range(N)]
@@ -59,32 +91,84 @@ def _candidates(exp:Experiment, method:str, seed:int, n:int, N:int)->tuple:
         lams.append(next(draw)); archs.append(hr.arch_at(lams[-1]))
     if len(lams) > N: warnings.warn(f"edgenes: {N} values of lambda gave fewer than n={n} distinct architectures; "
                                     f"drew {len(lams)} to find {len({arch_id(a) for a in archs})}")
-    return archs, [seed] * len(archs), secs + hr.cost['seconds'], lams
+    return Candidates(archs, [seed] * len(archs), s.cost['seconds'] + hr.cost['seconds'], lams)
+
+def _alpha_star_copies(exp, seed, n, N):
+    s = exp.alpha_star(seed); return Members([s.arch] * n, s.cost['seconds'], 0., [arch_id(s.arch)])
+def _edgenes_members(exp, seed, n, N):
+    base = run_method(exp, 'edgenes', seed, n, N)
+    return Members([arch_from_json(d) for d in base.members], base.cost['search_seconds'], base.cost['retrain_seconds'],
+                   base.pool, base.lams)
+
+# %% ../nbs/21_methods.ipynb #ca337757
+def register_method(name:str,                 # key in results and tables; an identifier such as 'my_nes'
+                    display:str,              # name in tables and figures
+                    candidates:Callable|None=None, # retrained: f(exp, seed, n, N) -> Candidates
+                    members:Callable|None=None,    # trained together: f(exp, seed, n, N) -> Members (with `trainer`)
+                    trainer:str|None=None,    # deep | sam | dash, for `members`
+                    select:bool=True,         # pick n of the candidates on validation (False: keep all)
+                    dedup:bool=True,          # drop duplicate candidates before retraining
+                    pool:bool=False,          # samples N candidates (N must be >= n)
+                    paper:dict|None=None,     # the paper's Table 3 row: {'mean': .., 'sd': .., 'search_gpu_hours': ..}
+                    baseline:bool=False,      # EdgeNES is claimed to beat it
+                    replace:bool=False,       # allow replacing a registered name
+                   )->Method:
+    "Make a method that `run_method`, `table3_runs` and the Table 3 notebook and its claims know by `name`."
+    if not isinstance(name, str) or not name.isidentifier(): raise ValueError(f"method name must be an identifier such as 'my_nes', got {name!r}")
+    if name in METHODS and not replace: raise ValueError(f"method {name!r} is registered already; pass replace=True to replace it")
+    if (candidates is None) == (members is None): raise ValueError(f"{name}: give exactly one of candidates (retrained) or members (trained together)")
+    if members is not None and trainer not in TRAINERS: raise ValueError(f"{name}: members need a trainer, one of {', '.join(TRAINERS)}; got {trainer!r}")
+    if candidates is not None and trainer is not None: raise ValueError(f"{name}: a trainer goes with members, not with candidates")
+    if paper is not None and set(paper) != {'mean', 'sd', 'search_gpu_hours'}:
+        raise ValueError(f"{name}: paper must hold exactly 'mean', 'sd', 'search_gpu_hours', got {sorted(paper)}")
+    METHODS[name] = Method(name, display, candidates, members, trainer, select, dedup, pool, paper, baseline)
+    return METHODS[name]
+
+def method_names(paper:bool=False, # only the methods with a row in the paper's Table 3
+                )->list:
+    "Every registered method (after `$EDGENES_PLUGINS`), or the paper's."
+    load_plugins()
+    return [k for k, m in METHODS.items() if m.paper or not paper]
+
+# %% ../nbs/21_methods.ipynb #17476a44
+_T3 = lambda m, s, h: {'mean': m, 'sd': s, 'search_gpu_hours': h}    # the paper's Table 3 (CIFAR-100, test accuracy %)
+register_method('darts', 'DARTS', _darts, select=False, paper=_T3(46.8, 1.7, 1.2), baseline=True)
+register_method('random', 'Random', _random, select=False, paper=_T3(44.6, 6.9, 0), baseline=True)
+register_method('darts_ens', 'DartsEns', _darts_ens, select=False, dedup=False, paper=_T3(48.9, 1.2, 3.6))
+register_method('random_nes', 'Random-NES', _random_nes, pool=True, paper=_T3(46.9, 3.2, 0), baseline=True)
+register_method('randomd_nes', 'RandomD-NES', _randomd_nes, pool=True, paper=_T3(47.7, 2.0, 1.2), baseline=True)
+register_method('edgenes', 'EdgeNES', _edgenes, pool=True, paper=_T3(48.1, 1.7, 2.1))
+register_method('deep_ens', 'Deep Ens (alpha*)', members=_alpha_star_copies, trainer='deep')
+register_method('sam_ens', 'SAM Ens (alpha*)', members=_alpha_star_copies, trainer='sam')
+register_method('dash', 'DASH (alpha*)', members=_alpha_star_copies, trainer='dash')
+register_method('edgenes_dash', 'EdgeNES + DASH', members=_edgenes_members, trainer='dash', pool=True);
 
 # %% ../nbs/21_methods.ipynb #6074af87
 def run_method(exp:Experiment,       # preset, data and cache
-               method:str,           # one of METHODS
+               method:str,           # a registered method (`METHODS`)
                seed:int=0,           # seed of the run
                n:int|None=None,      # ensemble size (None: the preset's ens_n)
                N:int|None=None,      # candidates sampled (None: the preset's ens_N)
                attack:bool=False,    # also measure FGSM and PGD accuracy (`edgenes.robust`)
               )->EnsembleResult:
     "Run one method of Table 3: candidates, retraining (or joint training), selection, metrics and cost."
-    if method not in METHODS: raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    if method not in METHODS and method not in method_names():
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)} (add one with register_method)")
+    M = METHODS[method]
     n, N = exp.P.ens_n if n is None else n, exp.P.ens_N if N is None else N
     for name, v in (('n', n), ('N', N)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-    if method in ('random_nes', 'randomd_nes', 'edgenes', 'edgenes_dash') and N < n:
+    if M.pool and N < n:
         raise ValueError(f"N={N} candidates can't make an ensemble of n={n}: N must be >= n")
-    if method in TRAINED: return _run_trained(exp, method, seed, n, N, attack)
-    archs, seeds, search_s, lams = _candidates(exp, method, seed, n, N)
+    if M.members is not None: return _run_trained(exp, M, seed, n, N, attack)
+    archs, seeds, search_s, lams = M.candidates(exp, seed, n, N)
     seen, cands = set(), []
     for i, (a, s) in enumerate(zip(archs, seeds)):
-        if method == 'darts_ens' or arch_id(a) not in seen: seen.add(arch_id(a)); cands.append((a, s, lams[i] if lams else None))
+        if not M.dedup or arch_id(a) not in seen: seen.add(arch_id(a)); cands.append((a, s, lams[i] if lams else None))
     rs = [exp.retrained(a, s) for a, s, _ in cands]
     yv, yt = exp.splits.data.y_train[exp.splits.valid], exp.splits.data.y_test
-    pick = (list(range(len(rs))) if method in ('darts', 'random', 'darts_ens')
-            else select([r.valid_probs for r in rs], yv, n, exp.P.selection, exp.P.enum_limit))
+    pick = (select([r.valid_probs for r in rs], yv, n, exp.P.selection, exp.P.enum_limit) if M.select
+            else list(range(len(rs))))
     m = [rs[i] for i in pick]
     pt = [r.test_probs for r in m]
     robust = None
@@ -101,24 +185,18 @@ def run_method(exp:Experiment,       # preset, data and cache
                            **run_settings_of(rs[0].cost)},
                           [lam for _, _, lam in cands] if lams else None, robust)
 
-def _run_trained(exp:Experiment, method:str, seed:int, n:int, N:int, attack:bool)->EnsembleResult:
-    "The ensembles whose members are trained together (`TRAINED`)."
-    if method == 'edgenes_dash':
-        base = run_method(exp, 'edgenes', seed, n, N)
-        archs, search_s, pre_s, pool, lams = ([arch_from_json(d) for d in base.members], base.cost['search_seconds'],
-                                              base.cost['retrain_seconds'], base.pool, base.lams)
-    else:
-        s = exp.alpha_star(seed)
-        archs, search_s, pre_s, pool, lams = [s.arch] * n, s.cost['seconds'], 0., [arch_id(s.arch)], None
-    t = exp.trained_ensemble(archs, seed, TRAINED[method])
+def _run_trained(exp:Experiment, M:Method, seed:int, n:int, N:int, attack:bool)->EnsembleResult:
+    "The ensembles whose members are trained together (a method with `members` and a `trainer`)."
+    archs, search_s, pre_s, pool, lams = M.members(exp, seed, n, N)
+    t = exp.trained_ensemble(archs, seed, M.trainer)
     robust = None
     if attack:
-        key = exp.cache.key(exp._ensemble_spec(archs, seed, TRAINED[method]))
+        key = exp.cache.key(exp._ensemble_spec(archs, seed, M.trainer))
         robust = exp.robustness([['ensemble', key, i] for i in range(len(archs))],
                                 lambda: [load_member(t, i, exp.device) for i in range(len(archs))])
     pt = t.member_test_probs
-    return EnsembleResult(method, seed, [arch_to_json(a) for a in archs], t.valid, t.test,
+    return EnsembleResult(M.name, seed, [arch_to_json(a) for a in archs], t.valid, t.test,
                           {'disagreement': disagreement(pt), 'pairwise_kl': pairwise_kl(pt)}, t.member_test, pool,
                           {'search_seconds': search_s, 'retrain_seconds': pre_s + t.cost['seconds'],
-                           'ensemble_train_seconds': t.cost['seconds'], **run_settings_of(t.cost), 'trainer': TRAINED[method],
+                           'ensemble_train_seconds': t.cost['seconds'], **run_settings_of(t.cost), 'trainer': M.trainer,
                            **t.settings}, lams, robust)
