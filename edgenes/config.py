@@ -22,7 +22,7 @@ class Preset:
     name:str='smoke'              # preset name, recorded with every result
     dataset:str='embedded'        # embedded | fashion_mnist | cifar10 | cifar100 (paper) | a name given to `register_dataset`
     data_root:str|None=None       # folder holding the data set (None: its default place)
-    n_train:int|None=300          # training images used (None: all); the rest of the set is ignored
+    n_train:int|None=600          # training images used (None: all); the rest of the set is ignored
     valid_frac:float=0.1          # share of the training images held out for model and ensemble selection
     augment:bool=False            # random crop (pad 4) and horizontal flip on training batches
     # -- search space and search (alpha*, problem 1.1)
