@@ -406,11 +406,11 @@ def execute(spec:RunSpec,         # the batch
     res = _in_process(spec, tasks, rep) if workers == 1 else _with_workers(spec, tasks, rep, workers)
     return [res[t.id] for t in tasks]
 
-# %% ../nbs/23_plan.ipynb #d879d165
-COST = {  # kind: (a, b) of seconds per image per epoch (attack: per image, attacked member and step), a + b * width**2
-    'search': (4.0e-4, 1.9e-4), 'regularised': (4.0e-4, 1.9e-4), 'hypernet': (4.0e-4, 1.9e-4),
-    'retrain': (2.0e-4, 2.4e-5), 'ensemble': (2.0e-4, 2.4e-5), 'attack': (2.0e-4, 1.0e-5)}
-TRAINER_COST = {'deep': 1., 'sam': 2., 'dash': 2.}   # training cost of a member, relative to a retraining
+# %% ../nbs/23_plan.ipynb #949442e9
+COST = {  # kind: (seconds per artifact, seconds per image, epoch and width**2); attack: per member, and per image, step and radius
+    'search': (6.2, 1.04e-4), 'hypernet': (6.2, 1.04e-4), 'regularised': (4.65, 7.8e-5),    # width: C
+    'retrain': (2.3, 4.4e-6), 'ensemble': (2.3, 4.4e-6), 'attack': (0.69, 7.5e-6)}          # width: retrain_C
+TRAINER_COST = {'deep': 1., 'sam': 1.5, 'dash': 1.5}   # a member's epoch in a jointly trained ensemble, relative to a retraining's
 _SHAPE = {'search': ('C', 'search_bs', 'augment'), 'regularised': ('C', 'search_bs', 'augment'), 'hypernet': ('C', 'search_bs', 'augment'),
           'retrain': ('retrain_C', 'retrain_layers', 'retrain_bs', 'auxiliary', 'augment'),
           'ensemble': ('retrain_C', 'retrain_layers', 'retrain_bs', 'auxiliary', 'augment', 'trainer'),
@@ -452,14 +452,13 @@ def _like(exp:Experiment, t:Task)->tuple:
 
 def model_seconds(exp:Experiment, t:Task)->float:
     "Seconds of a task from the preset and `COST` (no measurement of its kind in the store)."
-    P, sp = exp.P, exp.splits; a, b = COST[t.kind]
+    P, sp = exp.P, exp.splits; o, r = COST[t.kind]
     area = sp.data.shape[1] * sp.data.shape[2] / 784
-    per = lambda width: (a + b * width ** 2) * area
-    if t.kind == 'attack': return per(P.retrain_C) * (P.attack_n or len(sp.data.x_test)) * (P.pgd_steps + 1) * len(P.attack_eps) * _members(P, t)
-    imgs = len(sp.w) + len(sp.a) + len(sp.valid)
-    if t.kind == 'retrain': return per(P.retrain_C) * imgs * t.epochs
-    if t.kind == 'ensemble': return per(P.retrain_C) * imgs * t.epochs * _members(P, t) * TRAINER_COST[TRAINED[t.args['method']]]
-    return per(P.C) * imgs * t.epochs
+    imgs = (len(sp.w) + len(sp.a) + len(sp.valid)) * area * t.epochs
+    if t.kind == 'attack': return (o + r * P.retrain_C ** 2 * area * (P.attack_n or len(sp.data.x_test)) * P.pgd_steps * len(P.attack_eps)) * _members(P, t)
+    if t.kind == 'retrain': return o + r * P.retrain_C ** 2 * imgs
+    if t.kind == 'ensemble': return (o + r * P.retrain_C ** 2 * imgs * TRAINER_COST[TRAINED[t.args['method']]]) * _members(P, t)
+    return o + r * P.C ** 2 * imgs
 
 # %% ../nbs/23_plan.ipynb #19697a20
 def estimate(spec:RunSpec, # the batch
