@@ -17,7 +17,7 @@ from .arch import arch_id, random_deviation
 from .learner import Callback
 from .store import Store, FORMAT, _canon, _summary, entries
 from .experiment import Experiment
-from .methods import METHODS, TRAINED, run_method, _candidates
+from .methods import METHODS, run_method
 
 # %% auto #0
 __all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'MissingArtifact', 'PlanStore', 'RunSpec',
@@ -118,10 +118,10 @@ def method_candidates(exp:Experiment, # preset, data and store
     "The distinct (architecture, seed) pairs `run_method` retrains for `method` (Table 3), in its order."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')        # "drew more lambdas": said once, by the notebook's run_method
-        archs, seeds, _, _ = _candidates(exp, method, seed, exp.P.ens_n, exp.P.ens_N)
+        archs, seeds, _, _ = METHODS[method].candidates(exp, seed, exp.P.ens_n, exp.P.ens_N)
     seen, out = set(), []
     for a, s in zip(archs, seeds):
-        if method == 'darts_ens' or arch_id(a) not in seen: seen.add(arch_id(a)); out.append((a, s))
+        if not METHODS[method].dedup or arch_id(a) not in seen: seen.add(arch_id(a)); out.append((a, s))
     return out
 
 def deviations(exp:Experiment, seed:int)->dict:
@@ -161,7 +161,7 @@ class Task:
 # %% ../nbs/23_plan.ipynb #d41ec489
 def _slots(P:Preset, method:str)->int:
     "Retraining slots of a method: the most distinct candidates it may retrain."
-    return {'darts': 1, 'random': 1, 'darts_ens': P.ens_n}.get(method, P.ens_N)
+    return 1 if method in ('darts', 'random') else P.ens_N if METHODS[method].pool else P.ens_n   # unused slots are dropped
 
 class _Plan:
     "Collects tasks in dependency order, one per id, each remembering the items that read it."
@@ -185,7 +185,7 @@ def _candidate_deps(b:_Plan, method:str, s:int)->list:
 
 def _method(b:_Plan, method:str, s:int)->list:
     "The tasks `run_method(exp, method, s)` reads: its retrainings, or its jointly trained ensemble."
-    if method in TRAINED:
+    if METHODS[method].members is not None:
         deps = _method(b, 'edgenes', s) if method == 'edgenes_dash' else [b.search(s)]
         return [b.add(f'ensemble {method} seed={s}', 'ensemble', 'make_ensemble', {'method': method, 'seed': s}, deps, b.P.retrain_epochs)]
     deps = _candidate_deps(b, method, s)
@@ -445,7 +445,7 @@ def _members(P:Preset, t:Task)->int:
 def _like(exp:Experiment, t:Task)->tuple:
     "(`_sig`, units) of a task, from the preset (its spec may not be known yet)."
     P = exp.P; spec = {**exp.base_spec(), **{k: getattr(P, k, None) for k in _SHAPE[t.kind]}}
-    if t.kind == 'ensemble': spec['trainer'] = TRAINED[t.args['method']]
+    if t.kind == 'ensemble': spec['trainer'] = METHODS[t.args['method']].trainer
     spec = json.loads(_canon(spec))                      # tuples as lists, as in the entries' records
     if t.kind == 'attack': return _sig('attack', spec), _members(P, t)
     return _sig(t.kind, spec), t.epochs * (_members(P, t) if t.kind == 'ensemble' else 1)
@@ -457,7 +457,7 @@ def model_seconds(exp:Experiment, t:Task)->float:
     imgs = (len(sp.w) + len(sp.a) + len(sp.valid)) * area * t.epochs
     if t.kind == 'attack': return (o + r * P.retrain_C ** 2 * area * (P.attack_n or len(sp.data.x_test)) * P.pgd_steps * len(P.attack_eps)) * _members(P, t)
     if t.kind == 'retrain': return o + r * P.retrain_C ** 2 * imgs
-    if t.kind == 'ensemble': return (o + r * P.retrain_C ** 2 * imgs * TRAINER_COST[TRAINED[t.args['method']]]) * _members(P, t)
+    if t.kind == 'ensemble': return (o + r * P.retrain_C ** 2 * imgs * TRAINER_COST[METHODS[t.args['method']].trainer]) * _members(P, t)
     return o + r * P.C ** 2 * imgs
 
 # %% ../nbs/23_plan.ipynb #19697a20
