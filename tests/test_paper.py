@@ -8,6 +8,7 @@ import pytest
 from edgenes.paper import PAPER
 from edgenes.config import get_preset
 from edgenes.methods import METHODS
+from edgenes.stats import VERDICTS
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 ACC = ['valid_acc', 'test_acc']
@@ -30,16 +31,16 @@ def n_entries(cache): return len(list(Path(cache).rglob('*.pt')))
 
 @pytest.fixture(scope='module')
 def full(tmp_path_factory):
-    """The whole batch at smoke, killed once some artifacts are on disk and run again to the end:
+    """The whole batch at smoke on two workers, killed once some artifacts are on disk and run again to the end:
     (output folder, cache, the completing command's result, artifacts on disk when it was killed)."""
     out, cache = tmp_path_factory.mktemp('figures'), tmp_path_factory.mktemp('cache')
-    p = subprocess.Popen([EXE, '--preset', 'smoke', '--out_dir', str(out), '--cache_dir', str(cache)],
+    p = subprocess.Popen([EXE, '--preset', 'smoke', '--out_dir', str(out), '--cache_dir', str(cache), '--workers', '2'],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while n_entries(cache) < 4 and p.poll() is None and time.time() < deadline: time.sleep(0.05)
     os.killpg(p.pid, signal.SIGKILL); p.wait()
     done = n_entries(cache)
-    return out, cache, batch(out, cache), done
+    return out, cache, batch(out, cache, '--workers', '2'), done      # two worker processes (the in-process path: tests/test_plan.py)
 
 def test_every_item_is_checked(): assert set(COLUMNS) == set(PAPER)
 
@@ -62,6 +63,10 @@ def test_item_outputs(key, full):
     assert rec['wall_seconds'] > 0 and rec['torch'] and rec['device'] and 'git_commit' in rec
     assert rec['seeds'] == [0, 1] and rec['cache']['hits'] + rec['cache']['misses'] > 0
     assert 'paper' in (base/f'{key}.md').read_text() or key == 'theorem1'            # the side-by-side table
+    if key != 'theorem1':                                                              # claims with their evidence
+        vs = rec['results']['verdicts']                                                # fig3_1 has none when every curve is constant
+        assert all(v['verdict'] in VERDICTS for v in vs) and (vs or key == 'fig3_1')
+        assert 'verdict' in (base/f'{key}.md').read_text() or not vs
     assert (base/'runs'/f'{key}.ipynb').exists()                                       # the executed notebook is the log
     for c in set(ACC) & set(df.columns): assert df[c].between(0, 1).all()
     if 'shared' in df: assert df['shared'].between(0, 4).all()
