@@ -150,7 +150,8 @@ class Cluster:
                 f"AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\n"
                 f"AccountingStoragePort={self.port + 2}\nAccountingStoragePass={self.munge_sock}\nJobCompType=jobcomp/none\n"
                 "SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\nSchedulerType=sched/backfill\n"
-                "ReturnToService=2\nKillWait=5\nMinJobAge=300\nInactiveLimit=0\nSlurmdTimeout=60\nWaittime=0\n"
+                "ReturnToService=2\nKillWait=2\n"   # a cancelled job is killed 2 s after SIGTERM (submitit ignores SIGTERM; Slurm default: 30 s)
+                "MinJobAge=300\nInactiveLimit=0\nSlurmdTimeout=60\nWaittime=0\n"
                 f"{self.node_line()}\nPartitionName={PARTITION} Nodes={self.host} Default=YES MaxTime=INFINITE State=UP\n")
 
     # -- the daemons ---------------------------------------------------------------------------------------------
