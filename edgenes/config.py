@@ -115,14 +115,14 @@ def _check_type(key:str, value, default):
     return value
 
 # %% ../nbs/00_config.ipynb #212bed68
-def get_preset(name:str='quick', # smoke | quick | paper
-               **overrides,      # any `Preset` field, e.g. `search_epochs=3`
-              )->Preset:
+def get_preset(preset:str='quick', # smoke | quick | paper
+                 **overrides,      # any `Preset` field, e.g. `search_epochs=3` (`name='mine'` renames the result)
+                )->Preset:
     "The named preset with `overrides` applied, after checking the name, the keys and the types."
-    if not isinstance(name, str): raise TypeError(f"preset must be a str, got {type(name).__name__} {name!r}")
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
-    base, valid = PRESETS[name], {f.name: f for f in fields(Preset)}
+    if not isinstance(preset, str): raise TypeError(f"preset must be a str, got {type(preset).__name__} {preset!r}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    base, valid = PRESETS[preset], {f.name: f for f in fields(Preset)}
     bad = sorted(set(overrides) - set(valid))
     if bad: raise ValueError(f"unknown preset key(s) {bad}; valid keys: {', '.join(k for k in valid if k != 'name')}")
     checked = {k: _check_type(k, v, getattr(PRESETS['smoke'], k)) for k, v in overrides.items()}

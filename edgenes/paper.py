@@ -4,21 +4,23 @@
 
 # %% ../nbs/14_paper.ipynb #6734b5e8
 from __future__ import annotations
-import json, time
-from dataclasses import dataclass, field
+import json, os, time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from pathlib import Path
 import edgenes
-from fastcore.script import call_parse
+from fastcore.script import call_parse, Param
 from fastcore.basics import patch
-from .config import get_preset, Preset, cache_dir as default_cache_dir
-from .data import load_dataset, make_splits
+from .config import get_preset, Preset, PRESETS, cache_dir as default_cache_dir
 from .experiment import Experiment
-from .store import Store
+from .plan import RunSpec, make_plan, estimate, execute
 from .demo import run_record
 
 # %% auto #0
-__all__ = ['PAPER', 'PARAM_TYPES', 'Item', 'paper_dir', 'check_params', 'PaperContext', 'paper_context', 'run_item', 'log_batch',
-           'edgenes_reproduce']
+__all__ = ['PAPER', 'PARAM_TYPES', 'NOTEBOOK_SECONDS', 'Item', 'paper_dir', 'check_params', 'PaperContext', 'paper_context',
+           'run_item', 'log_batch', 'parse_setting', 'batch_overrides', 'print_plan', 'edgenes_reproduce']
 
 # %% ../nbs/14_paper.ipynb #080e94db
 @dataclass(frozen=True)
@@ -69,14 +71,13 @@ class PaperContext:
     progress:bool=False
     seeds:list=field(default_factory=list)   # the runs: the notebook's `seeds`, or the preset's when it gives none
     t0:float=field(default_factory=time.perf_counter)
+    spec:RunSpec|None=None                   # how the experiment is built: preset, overrides, store folder, device
+    read_only:bool=False                     # only read the store (a batch's notebooks: the plan computed everything)
     _exp:Experiment|None=None
     @property
     def exp(self)->Experiment:
-        "The shared experiment (data split seed 0, on-disk cache), built on first use."
-        if self._exp is None:
-            data = load_dataset(self.P.dataset, self.P.data_root)
-            self._exp = Experiment(self.P, make_splits(data, 0, self.P.valid_frac, self.P.n_train), 0,
-                                   Store(self.cache_root/self.P.name), self.progress)
+        "The shared experiment (data split seed 0, on-disk store), built on first use."
+        if self._exp is None: self._exp = self.spec.build(self.read_only); self._exp.progress = self.progress
         return self._exp
     def path(self, suffix:str)->Path: self.out.mkdir(parents=True, exist_ok=True); return self.out/f'{self.key}{suffix}'
 
@@ -106,20 +107,22 @@ def save_record(self:PaperContext, **results)->Path:
 # %% ../nbs/14_paper.ipynb #2a229ddf
 def paper_context(key:str,                # registry key of the item
                   preset:str='smoke',     # smoke | quick | paper
-                  out_dir:str='../../figures', # outputs go to out_dir/<preset>/
+                  out_dir:str='../../figures', # outputs go to out_dir/<name>/ (the preset's name)
                   cache_dir:str='',       # artifact cache ('': $EDGENES_CACHE or ~/.cache/edgenes)
                   overrides:dict|None=None, # preset fields to change
                   progress:bool=False,    # print a line per epoch
                   **params,               # the item's own parameters (seed, seeds, ...), checked by type
                  )->PaperContext:
-    "Check a paper notebook's parameters and give it its context."
+    "Check a paper notebook's parameters and give it its context (read-only store when $EDGENES_READ_ONLY is 1)."
     if key not in PAPER: raise ValueError(f"unknown paper item {key!r}; valid: {', '.join(PAPER)}")
     overrides = {} if overrides is None else overrides
     check_params(preset=preset, out_dir=out_dir, cache_dir=cache_dir, overrides=overrides, progress=progress, **params)
     P = get_preset(preset, **overrides)
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     seeds = list(params.get('seeds') or P.seeds)
-    return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, progress, seeds)
+    spec = RunSpec(preset, overrides, str(root/preset), 0, os.environ.get('EDGENES_DEVICE') or None)
+    return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, progress, seeds,
+                        spec=spec, read_only=os.environ.get('EDGENES_READ_ONLY', '') == '1')
 
 # %% ../nbs/14_paper.ipynb #97ecbf6e
 def _known_params(nb:Path)->set: 
@@ -151,12 +154,14 @@ def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:in
     return status
 
 # %% ../nbs/14_paper.ipynb #cc393925
-def log_batch(folder:Path,                # figures/<preset>/: the items' records, and where the log goes
+def log_batch(folder:Path,                # figures/<name>/: the items' records, and where the log goes
               preset:str,                 # the preset's name as given
               keys:list,                  # the items the batch ran
               results:list,               # `run_item`'s status of each
               seconds:float,              # the batch's wall-clock
               entries_before:int|None=None, # artifacts in the cache when the batch started (0: a cold batch)
+              overrides:dict|None=None,   # the preset fields the batch changed (--set, --config, --seeds, --tag, ...)
+              artifacts:dict|None=None,   # what the plan did: computed, hits, failed, skipped, seconds, executor, workers
              )->dict:
     "Append the batch's line to `folder/batches.jsonl` and return it."
     cache = {'hits': 0, 'misses': 0}
@@ -165,41 +170,174 @@ def log_batch(folder:Path,                # figures/<preset>/: the items' record
         if rec.exists() and any(r['item'] == k and r['status'] == 'ok' for r in results):
             c = json.loads(rec.read_text()).get('cache') or {}
             for n in cache: cache[n] += c.get(n, 0)
-    line = {'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'preset': preset, 'items': keys, 'seconds': seconds, 'cache': cache,
+    line = {'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'preset': preset, 'overrides': overrides or {}, 'items': keys,
+            'seconds': seconds, 'cache': cache, 'artifacts': artifacts,
             'status': {r['item']: r['status'] for r in results}, 'item_seconds': {r['item']: r['seconds'] for r in results},
             'cache_entries_before': entries_before}
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder/'batches.jsonl', 'a') as f: f.write(json.dumps(line) + '\n')
+    with open(folder/'batches.jsonl', 'a') as f: f.write(json.dumps(line, default=str) + '\n')
     return line
 
+# %% ../nbs/14_paper.ipynb #10e44c39
+def _field_types()->dict: return {f.name: f.type for f in fields(Preset)}
+
+def parse_setting(text:str, # `key=value`, as given to --set
+                 )->tuple:
+    "(key, value) of a `--set key=value`, the value read by the preset field's type."
+    key, eq, raw = text.partition('=')
+    key, raw, types = key.strip(), raw.strip(), _field_types()
+    if not eq or key not in types:
+        raise ValueError(f"--set {text!r}: {'unknown preset key ' + repr(key) if eq else 'expected key=value'}; "
+                         f"valid keys: {', '.join(k for k in types if k != 'name')}")
+    ann, default = str(types[key]), getattr(PRESETS['smoke'], key)
+    if 'None' in ann and raw.lower() in ('none', 'null', ''): return key, None
+    base = ann.split('|')[0].strip()
+    def one(s, t):
+        if t == 'bool':
+            if s.lower() not in ('true', 'false', '1', '0', 'yes', 'no', 'on', 'off'): raise ValueError(s)
+            return s.lower() in ('true', '1', 'yes', 'on')
+        return int(s) if t == 'int' else float(Fraction(s)) if t == 'float' else s
+    try:
+        if base == 'tuple':
+            el = type(default[0]).__name__ if default else 'str'
+            return key, tuple(one(s.strip(), el) for s in raw.split(',') if s.strip())
+        return key, one(raw, base)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"--set {text!r}: {key} takes {'a comma-separated tuple' if base == 'tuple' else 'a ' + base}"
+                         f"{' or none' if 'None' in ann else ''}, e.g. --set {key}={default if not isinstance(default, tuple) else ','.join(map(str, default))}") from None
+
+# %% ../nbs/14_paper.ipynb #fcecddc8
+def _read_config(path:str)->dict:
+    "The preset fields in a YAML (or JSON) file."
+    p = Path(path).expanduser()
+    if not p.exists(): raise ValueError(f"--config {path}: no such file")
+    try:
+        import yaml; d = yaml.safe_load(p.read_text())
+    except ImportError: d = json.loads(p.read_text())
+    if d is None: return {}
+    if not isinstance(d, dict): raise ValueError(f"--config {path}: expected a mapping of preset fields (key: value), got {type(d).__name__}")
+    return d
+
+def batch_overrides(preset:str, sets:list=(), config:str='', seeds:str='', dataset:str='', data_root:str='', tag:str='')->dict:
+    "The preset fields a batch changes, from its --config, --set, --seeds, --dataset, --data_root and --tag; checked."
+    o = _read_config(config) if config else {}
+    o.update(parse_setting(s) for s in sets or ())
+    if seeds:
+        try: o['seeds'] = tuple(int(s) for s in seeds.split(',') if s.strip())
+        except ValueError: raise ValueError(f"--seeds {seeds!r}: expected comma-separated ints, e.g. --seeds 120,121") from None
+    if dataset: o['dataset'] = dataset
+    if data_root: o['data_root'] = data_root
+    if tag:
+        if not tag.replace('-', '').replace('_', '').isalnum(): raise ValueError(f"--tag {tag!r}: use letters, digits, - and _ (it names a folder)")
+        o['name'] = f'{preset}-{tag}'
+    get_preset(preset, **o)                      # unknown keys and wrong types fail here, listing the valid ones
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in o.items()}   # plain values (papermill, JSON)
+
+# %% ../nbs/14_paper.ipynb #50273efb
+NOTEBOOK_SECONDS = 6.0   # a paper notebook on a warm store, this 2-core AMD EPYC (warm batches in batches.jsonl: 4.7 to 7.8 s)
+
+def print_plan(spec:RunSpec, # the batch
+               tasks:list,   # its plan
+               items:list,   # the items whose notebooks follow
+               workers:int=1,# processes that will compute it
+              )->dict:
+    "Print the plan, one line per artifact (id, kind, state, estimated seconds and their source), then the total."
+    est = estimate(spec, tasks)
+    names = {'cached': 'cached', 'empty': 'nothing', 'missing': 'to compute', 'waiting': 'to compute'}
+    for e in est: print(f"{e['id']:58} {e['kind']:11} {names[e['state']]:10} {e['seconds']:9.1f} s  {e['source']}")
+    todo = [e for e in est if e['state'] in ('missing', 'waiting')]; secs = sum(e['seconds'] for e in todo)
+    nb = NOTEBOOK_SECONDS * len(items)
+    print(f"{len(est)} artifacts: {len(est) - len(todo)} cached, {len(todo)} to compute, about {secs:.0f} s in one process"
+          f"{f' ({secs / workers:.0f} s over {workers} workers at best)' if workers > 1 else ''}; then {len(items)} notebooks, "
+          f"about {nb:.0f} s; total about {secs / workers + nb:.0f} s")
+    return {'artifacts': len(est), 'cached': len(est) - len(todo), 'seconds': secs, 'notebook_seconds': nb, 'total': secs / workers + nb}
+
+@contextmanager
+def _env(**kw):
+    "Set environment variables (None: leave unset) for the notebooks' kernels, and restore them."
+    old = {k: os.environ.get(k) for k in kw}
+    os.environ.update({k: v for k, v in kw.items() if v is not None})
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
 # %% ../nbs/14_paper.ipynb #bc490bd3
+def _run_items(keys:list, blocked:dict, preset:str, out_dir:str, timeout:int, workers:int, **params)->list:
+    "Run the notebooks (`workers` at a time), skipping those whose artifacts failed; print a line for each."
+    def one(k):
+        if k in blocked: return {'item': k, 'status': 'skipped', 'seconds': 0., 'log': '-', 'outputs': [], 'error': blocked[k]}
+        try: r = run_item(k, preset, out_dir, timeout or None, **params)
+        except Exception as e: r = {'item': k, 'status': 'failed', 'error': f'{type(e).__name__}: {e}', 'seconds': 0., 'log': '-', 'outputs': []}
+        print(f"  {k}: {r['status']} in {r['seconds']:.0f} s" + (f"  {r['error']}" if 'error' in r else ''), flush=True)
+        return r
+    with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as ex: return list(ex.map(one, keys))
+
+def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool)->list:
+    if executor == 'slurm':
+        from edgenes.cluster import run_slurm     # helper module for Slurm clusters (submitit), imported only here
+        return run_slurm(spec, tasks)
+    return execute(spec, tasks, workers, estimate(spec, tasks) if progress else None, progress)
+
+# %% ../nbs/14_paper.ipynb #ba580049
 @call_parse
 def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
                       only:str='',            # comma-separated items, e.g. "fig3_1,theorem1" ('': all)
-                      out_dir:str='figures',  # outputs go to out_dir/<preset>/, logs to out_dir/<preset>/runs/
-                      cache_dir:str='',       # artifact cache ('': $EDGENES_CACHE or ~/.cache/edgenes)
-                      timeout:int=0,          # per-cell time limit in seconds (0: none)
-                      dry_run:bool=False):    # list what would run, run nothing
-    "Regenerate the paper's tables and figures by running the notebooks in nbs/paper/ in registry order."
+                      out_dir:str='figures',  # outputs go to out_dir/<preset>/ (out_dir/<preset>-<tag>/ with --tag), logs in runs/
+                      cache_dir:str='',       # artifact cache ('': $EDGENES_CACHE or ~/.cache/edgenes); the store is <cache_dir>/<preset>
+                      timeout:int=0,          # per-cell time limit of the notebooks in seconds (0: none)
+                      dry_run:bool=False,     # list the notebooks that would run, run nothing
+                      plan:bool=False,        # print the plan (every artifact, cached or not, estimated seconds) and exit
+                      executor:str='local',   # local (this machine) | slurm (edgenes.cluster, one job per artifact)
+                      workers:int=1,          # local: processes computing artifacts (1: this one), and notebooks at a time
+                      seeds:str='',           # comma-separated runs, e.g. "120,121" ('': the preset's)
+                      set:Param('a preset field as key=value, repeatable, e.g. --set retrain_epochs=10', str, action='append')=None,
+                      config:str='',          # YAML (or JSON) file of preset fields, the keys --set takes
+                      dataset:str='',         # data set name ('': the preset's), e.g. cifar10 or a registered one
+                      data_root:str='',       # folder holding the data set ('': its default place)
+                      device:str='',          # cpu, cuda, cuda:1, ... ('': CUDA when available)
+                      tag:str='',             # name of these settings: outputs go to out_dir/<preset>-<tag>/
+                      progress:bool=False):   # a bar per artifact and per epoch with the time left (lines when not a terminal)
+    "Regenerate the paper's tables and figures: compute the plan of artifacts, then run the notebooks in nbs/paper/, which only read."
     keys = [k.strip() for k in only.split(',') if k.strip()] or list(PAPER)
     bad = [k for k in keys if k not in PAPER]
     if bad: raise SystemExit(f"edgenes-reproduce: unknown item(s) {bad}; valid: {', '.join(PAPER)}")
-    try: get_preset(preset)
+    if executor not in ('local', 'slurm'): raise SystemExit(f"edgenes-reproduce: unknown executor {executor!r}; valid: local, slurm")
+    if workers < 1: raise SystemExit(f"edgenes-reproduce: --workers must be >= 1, got {workers}")
+    try: overrides = batch_overrides(preset, set or [], config, seeds, dataset, data_root, tag); P = get_preset(preset, **overrides)
     except (ValueError, TypeError) as e: raise SystemExit(f'edgenes-reproduce: {e}')
+    folder = Path(out_dir)/P.name
     if dry_run:
-        for k in keys: print(f'{k:10} {paper_dir()/PAPER[k].notebook} -> {Path(out_dir)/preset}/{k}.*')
+        for k in keys: print(f'{k:10} {paper_dir()/PAPER[k].notebook} -> {folder}/{k}.*')
         return
-    root = (Path(cache_dir) if cache_dir else default_cache_dir())/get_preset(preset).name
+    root = (Path(cache_dir) if cache_dir else default_cache_dir()).resolve()/preset
+    spec = RunSpec(preset, overrides, str(root), 0, device or None, progress)
+    t0 = time.perf_counter()
+    try: tasks = make_plan(spec, keys, list(P.seeds))
+    except (ValueError, TypeError, OSError) as e: raise SystemExit(f'edgenes-reproduce: {e}')
+    if plan: print_plan(spec, tasks, keys, workers); return
     entries = len(list(root.rglob('*.pt'))) if root.exists() else 0
-    results, t0 = [], time.perf_counter()
-    for k in keys:
-        print(f'running {k} ({PAPER[k].title}) at preset {preset} ...', flush=True)
-        try: results.append(run_item(k, preset, out_dir, timeout or None, cache_dir=cache_dir))
-        except Exception as e: results.append({'item': k, 'status': 'failed', 'error': f'{type(e).__name__}: {e}',
-                                               'seconds': 0., 'log': '-', 'outputs': []})
-        r = results[-1]; print(f"  {r['status']} in {r['seconds']:.0f} s" + (f"  {r['error']}" if 'error' in r else ''), flush=True)
-    print('\nsummary:')
+    print(f'computing the plan: {len(tasks)} artifacts ({executor}, {workers} worker(s)) ...', flush=True)
+    done = _compute(spec, tasks, executor, workers, progress)
+    t_plan = time.perf_counter() - t0
+    blocked = {}
+    for t, r in zip(tasks, done):
+        for k in t.items if r['status'] != 'ok' else ():
+            blocked.setdefault(k, f"artifact {t.id!r} {r['status']}: {r.get('error', '')}")
+    print(f'running the notebooks at preset {P.name} (read-only store) ...', flush=True)
+    params = dict(cache_dir=cache_dir, **({'overrides': overrides} if overrides else {}))
+    with _env(EDGENES_READ_ONLY='1', EDGENES_DEVICE=device or None):
+        results = _run_items(keys, blocked, preset, out_dir, timeout, workers, **params)
+    n = {s: sum(r['status'] == s for r in done) for s in ('ok', 'failed', 'skipped')}
+    art = {'tasks': len(tasks), 'computed': sum(r.get('computed', 0) for r in done), 'hits': sum(bool(r.get('hit')) for r in done),
+           'failed': n['failed'], 'skipped': n['skipped'], 'seconds': t_plan, 'executor': executor, 'workers': workers}
+    print(f"\nsummary:\n  artifacts: {len(tasks)} in the plan, {art['computed']} computed, {art['hits']} already there, "
+          f"{n['failed']} failed, {n['skipped']} not run, in {t_plan:.0f} s")
+    for t, r in zip(tasks, done):
+        if r['status'] != 'ok': print(f"  {r['status']:7} {t.id}: {r.get('error', '')}")
     for r in results: print(f"  {r['item']:10} {r['status']:7} {r['seconds']:7.0f} s  log {r['log']}  outputs: {', '.join(r['outputs']) or '-'}")
-    log_batch(Path(out_dir)/get_preset(preset).name, preset, keys, results, time.perf_counter() - t0, entries)
+    log_batch(folder, preset, keys, results, time.perf_counter() - t0, entries, overrides, art)
     failed = [r['item'] for r in results if r['status'] != 'ok']
-    if failed: raise SystemExit(f'edgenes-reproduce: {len(failed)} item(s) failed: {", ".join(failed)}')
+    if failed or n['failed']:
+        raise SystemExit(f'edgenes-reproduce: {n["failed"]} artifact(s) and {len(failed)} item(s) failed: {", ".join(failed) or "-"}')

@@ -1,0 +1,47 @@
+"""Wall-clock of a paper batch computed in process against K local worker processes (issue 14's target: 2 workers take
+at most 0.6x the in-process time on the same machine).
+
+    .venv/bin/python benchmarks/batch_workers.py [--preset smoke] [--workers 2] [--only ''] [--json figures/bench/batch_workers.json]
+
+Each run is the whole `edgenes-reproduce` command (the plan, then the notebooks on a read-only store) on a fresh,
+empty store and output folder, one run after the other: first in process (`--workers 1`, torch's default threads),
+then with `--workers K` (each worker sets torch.set_num_threads(max(1, cores // K)); K notebooks at a time). Don't run
+it beside other heavy work: it prints the load average before each run. It prints, for each run, the wall-clock of the
+command, of its plan and of its notebooks (from the batch's log, figures/<preset>/batches.jsonl), and the ratio.
+"""
+import argparse, json, os, platform, subprocess, sys, tempfile, time
+from pathlib import Path
+
+EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
+
+
+def run(preset:str, workers:int, only:str)->dict:
+    "One cold batch in fresh folders: wall-clock of the command, of its plan and of the notebooks."
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}    # each run sets its own threads
+        cmd = [EXE, '--preset', preset, '--workers', str(workers), '--cache_dir', f'{tmp}/cache', '--out_dir', f'{tmp}/fig']
+        if only: cmd += ['--only', only]
+        print(f'load average {os.getloadavg()[0]:.2f}; running {" ".join(cmd[1:])}', flush=True)
+        t0 = time.perf_counter(); p = subprocess.run(cmd, capture_output=True, text=True, env=env); wall = time.perf_counter() - t0
+        if p.returncode != 0: raise SystemExit(f'the batch failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}')
+        line = json.loads(next(Path(tmp, 'fig').glob('*/batches.jsonl')).read_text().splitlines()[-1])
+        return {'workers': workers, 'wall_seconds': wall, 'plan_seconds': line['artifacts']['seconds'],
+                'notebook_seconds': line['seconds'] - line['artifacts']['seconds'], 'artifacts': line['artifacts']['tasks'],
+                'computed': line['artifacts']['computed']}
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--preset', default='smoke'); ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--only', default=''); ap.add_argument('--json', default='')
+    a = ap.parse_args()
+    rows = [run(a.preset, 1, a.only), run(a.preset, a.workers, a.only)]
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; preset {a.preset}")
+    for r in rows:
+        print(f"workers {r['workers']}: {r['wall_seconds']:6.1f} s wall ({r['plan_seconds']:.1f} s plan of {r['artifacts']} artifacts, "
+              f"{r['computed']} computed; {r['notebook_seconds']:.1f} s notebooks)")
+    ratio = rows[1]['wall_seconds'] / rows[0]['wall_seconds']
+    print(f"ratio {a.workers} workers / in process: {ratio:.2f} (target <= 0.6)")
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(json.dumps({'preset': a.preset, 'runs': rows, 'ratio': ratio, 'cores': os.cpu_count()}, indent=1))
