@@ -59,8 +59,8 @@ def _secs(t:str)->float:
 
 def jobs_cpu()->str:
     "How many jobs the cluster ran, their CPU seconds (sacct TotalCPU) and their wall-clock seconds."
-    r = subprocess.run(['sacct', '-a', '-X', '-n', '-P', '-S', '2000-01-01', '-o', 'TotalCPU,Elapsed'], capture_output=True, text=True)
-    rows = [l.split('|') for l in r.stdout.splitlines() if l]
+    r = subprocess.run(['sacct', '-a', '-n', '-P', '-S', '2000-01-01', '-o', 'JobID,TotalCPU,Elapsed'], capture_output=True, text=True)
+    rows = [l.split('|')[1:] for l in r.stdout.splitlines() if l and '.' not in l.split('|')[0]]   # jobs (with -X, TotalCPU reads 0)
     return f"{len(rows)} jobs, {sum(_secs(c) for c, _ in rows):.0f} CPU-s, {sum(_secs(e) for _, e in rows):.0f} s of job wall-clock"
 
 
