@@ -21,12 +21,12 @@ def pytest_configure(config):
                                        'under every CPU kernel path the machine supports (ATEN_CPU_CAPABILITY)')
 
 
-FIRST = ('test_paper.py',)   # the longest test file (the smoke batch): started first, it runs beside everything else
+FIRST = ('test_paper.py', 'test_cluster.py')   # the longest test files (the smoke batch; the Slurm batch): started first
 
 
 def pytest_collection_modifyitems(config, items):
-    "Start the longest test file first, so that with pytest-xdist (`make test`) it does not finish alone at the end."
-    items.sort(key=lambda it: it.path.name not in FIRST)
+    "Start the longest test files first, so that with pytest-xdist (`make test`) they do not finish alone at the end."
+    items.sort(key=lambda it: FIRST.index(it.path.name) if it.path.name in FIRST else len(FIRST))
 
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
