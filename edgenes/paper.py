@@ -274,10 +274,10 @@ def _run_items(keys:list, blocked:dict, preset:str, out_dir:str, timeout:int, wo
         return r
     with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as ex: return list(ex.map(one, keys))
 
-def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool)->list:
+def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool, slurm:dict|None=None)->list:
     if executor == 'slurm':
         from edgenes.cluster import run_slurm     # helper module for Slurm clusters (submitit), imported only here
-        return run_slurm(spec, tasks)
+        return run_slurm(spec, tasks, **(slurm or {}))
     return execute(spec, tasks, workers, estimate(spec, tasks) if progress else None, progress)
 
 # %% ../nbs/14_paper.ipynb #ba580049
@@ -298,7 +298,14 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
                       data_root:str='',       # folder holding the data set ('': its default place)
                       device:str='',          # cpu, cuda, cuda:1, ... ('': CUDA when available)
                       tag:str='',             # name of these settings: outputs go to out_dir/<preset>-<tag>/
-                      progress:bool=False):   # a bar per artifact and per epoch with the time left (lines when not a terminal)
+                      progress:bool=False,    # a bar per artifact and per epoch with the time left (lines when not a terminal)
+                      partition:str='',       # slurm: partition ('': the cluster's default)
+                      gpus:int=0,             # slurm: GPUs per job
+                      cpus:int=1,             # slurm: CPU cores per job
+                      time_min:int=60,        # slurm: time limit per job in minutes (a job reaching it is requeued and resumes)
+                      mem_gb:float=8.,        # slurm: memory per job, GB
+                      array_limit:int=32,     # slurm: jobs queued or running at once, at most
+                      slurm_folder:str='slurm'): # slurm: the jobs' scripts, stdout and stderr, in slurm_folder/<job id>/
     "Regenerate the paper's tables and figures: compute the plan of artifacts, then run the notebooks in nbs/paper/, which only read."
     keys = [k.strip() for k in only.split(',') if k.strip()] or list(PAPER)
     bad = [k for k in keys if k not in PAPER]
@@ -319,7 +326,12 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
     if plan: print_plan(spec, tasks, keys, workers); return
     entries = len(list(root.rglob('*.pt'))) if root.exists() else 0
     print(f'computing the plan: {len(tasks)} artifacts ({executor}, {workers} worker(s)) ...', flush=True)
-    done = _compute(spec, tasks, executor, workers, progress)
+    slurm = dict(partition=partition or None, gpus=gpus, cpus=cpus, time_min=time_min, mem_gb=mem_gb, array_limit=array_limit,
+                 folder=slurm_folder)
+    try: done = _compute(spec, tasks, executor, workers, progress, slurm)
+    except (ValueError, RuntimeError) as e:              # Slurm missing or a bad setting: said before anything is submitted
+        if executor != 'slurm': raise
+        raise SystemExit(f'edgenes-reproduce: {e}')
     t_plan = time.perf_counter() - t0
     blocked = {}
     for t, r in zip(tasks, done):

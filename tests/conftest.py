@@ -1,4 +1,6 @@
-"Shared fixtures: a tiny split of the embedded data, fast enough for many searches."
+"Shared fixtures: a tiny split of the embedded data, fast enough for many searches; the smoke batch (not through Slurm)."
+import fcntl, json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
 import pytest
 from edgenes.data import load_embedded, make_splits
 
@@ -19,9 +21,44 @@ def pytest_configure(config):
                                        'under every CPU kernel path the machine supports (ATEN_CPU_CAPABILITY)')
 
 
-FIRST = ('test_paper.py',)   # the longest test file (the smoke batch): started first, it runs beside everything else
+FIRST = ('test_paper.py', 'test_cluster.py')   # the longest test files (the smoke batch; the Slurm batch): started first
 
 
 def pytest_collection_modifyitems(config, items):
-    "Start the longest test file first, so that with pytest-xdist (`make test`) it does not finish alone at the end."
-    items.sort(key=lambda it: it.path.name not in FIRST)
+    "Start the longest test files first, so that with pytest-xdist (`make test`) they do not finish alone at the end."
+    items.sort(key=lambda it: FIRST.index(it.path.name) if it.path.name in FIRST else len(FIRST))
+
+
+EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
+
+def _smoke_batch(root:Path)->dict:
+    """The whole batch at smoke on two local workers, killed once some artifacts are on disk and run again to the end, in `root`:
+    its folders, the completing command's exit code and output, the artifacts on disk when it was killed,
+    and a copy of its tables (`root/tables`: later warm re-runs rewrite the output folder)."""
+    out, cache = root/'figures', root/'cache'
+    n_entries = lambda: len(list(cache.rglob('*.pt')))
+    cmd = [EXE, '--preset', 'smoke', '--out_dir', str(out), '--cache_dir', str(cache), '--workers', '2']   # two worker processes (in process: tests/test_plan.py)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while n_entries() < 4 and p.poll() is None and time.time() < deadline: time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    done = n_entries()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    shutil.copytree(out/'smoke', root/'tables', ignore=shutil.ignore_patterns('runs', '*.png', '*.pdf'))
+    return {'out': str(out), 'cache': str(cache), 'args': cmd, 'returncode': r.returncode, 'stdout': r.stdout,
+            'stderr': r.stderr, 'done': done, 'tables': str(root/'tables')}
+
+@pytest.fixture(scope='session')
+def smoke_batch(tmp_path_factory)->dict:
+    """`_smoke_batch`, run once per test session: with pytest-xdist the workers share it (the first to ask runs it
+    under a file lock, the others wait for it and read its record)."""
+    if 'PYTEST_XDIST_WORKER' not in os.environ: return _smoke_batch(tmp_path_factory.mktemp('smoke-batch'))
+    root = tmp_path_factory.getbasetemp().parent/'smoke-batch'   # the session's folder, shared by its workers
+    root.mkdir(exist_ok=True)
+    with open(root.with_suffix('.lock'), 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            rec = root/'record.json'
+            if not rec.exists(): rec.write_text(json.dumps(_smoke_batch(root)))
+            return json.loads(rec.read_text())
+        finally: fcntl.flock(f, fcntl.LOCK_UN)

@@ -30,17 +30,12 @@ def misses(out, keys): return sum(json.loads((out/'smoke'/f'{k}.json').read_text
 def n_entries(cache): return len(list(Path(cache).rglob('*.pt')))
 
 @pytest.fixture(scope='module')
-def full(tmp_path_factory):
-    """The whole batch at smoke on two workers, killed once some artifacts are on disk and run again to the end:
-    (output folder, cache, the completing command's result, artifacts on disk when it was killed)."""
-    out, cache = tmp_path_factory.mktemp('figures'), tmp_path_factory.mktemp('cache')
-    p = subprocess.Popen([EXE, '--preset', 'smoke', '--out_dir', str(out), '--cache_dir', str(cache), '--workers', '2'],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while n_entries(cache) < 4 and p.poll() is None and time.time() < deadline: time.sleep(0.05)
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
-    done = n_entries(cache)
-    return out, cache, batch(out, cache, '--workers', '2'), done      # two worker processes (the in-process path: tests/test_plan.py)
+def full(smoke_batch):
+    """The whole batch at smoke, killed once some artifacts are on disk and run again to the end (conftest's
+    `smoke_batch`, shared with tests/test_cluster.py): (output folder, cache, the completing command's result,
+    artifacts on disk when it was killed)."""
+    b = smoke_batch
+    return Path(b['out']), Path(b['cache']), subprocess.CompletedProcess(b['args'], b['returncode'], b['stdout'], b['stderr']), b['done']
 
 def test_every_item_is_checked(): assert set(COLUMNS) == set(PAPER)
 

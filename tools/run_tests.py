@@ -10,7 +10,8 @@ Stages, in order, each timed:
               time), with the 15 slowest tests and every skip's reason.
 Both run on the CPU's best kernel path, named explicitly (ATEN_CPU_CAPABILITY); tests/test_kernels.py reruns the
 fast-vs-plain checks under each other path the machine supports.
-Some tests use Debian packages (chromium for the docs site, dataset-fashion-mnist for the full data set): where they
+Some tests use Debian packages (chromium for the docs site, dataset-fashion-mnist for the full data set, slurm-wlm,
+munge, slurmdbd and mariadb-server for the Slurm cluster): where they
 are missing and this is root, their apt-get install runs in the background from the start (it waits on the network
 and the disk more than on the cores) and pytest starts once it is done.
 A failed stage does not stop the later ones (except install): one run shows every failure. The exit code is 0 only
@@ -74,7 +75,9 @@ def stage(name:str, cmd:list, env:dict|None=None, log:list|None=None)->tuple:
 
 
 APT = {'chromium': '/usr/bin/chromium', 'chromium-driver': '/usr/bin/chromedriver',    # the docs-site test
-       'dataset-fashion-mnist': '/usr/share/datasets/fashion-mnist'}                   # the full Fashion-MNIST test
+       'dataset-fashion-mnist': '/usr/share/datasets/fashion-mnist',                   # the full Fashion-MNIST test
+       'slurm-wlm': '/usr/sbin/slurmctld', 'munge': '/usr/sbin/munged',                  # the Slurm executor's test
+       'slurmdbd': '/usr/sbin/slurmdbd', 'mariadb-server': '/usr/sbin/mariadbd'}          # (tools/slurm_cluster.py)
 
 
 def start_apt_install():
