@@ -21,12 +21,13 @@ def pytest_configure(config):
                                        'under every CPU kernel path the machine supports (ATEN_CPU_CAPABILITY)')
 
 
-FIRST = ('test_paper.py', 'test_cluster.py')   # the longest test files (the smoke batch; the Slurm batch): started first
+FIRST = ('test_paper.py',)   # the longest test file (the smoke batch): started first, it runs beside everything else
+LAST = ('test_cluster.py',)  # compares with that batch at its end: run last, when the batch is done (no idle wait for it)
 
 
 def pytest_collection_modifyitems(config, items):
-    "Start the longest test files first, so that with pytest-xdist (`make test`) they do not finish alone at the end."
-    items.sort(key=lambda it: FIRST.index(it.path.name) if it.path.name in FIRST else len(FIRST))
+    "Start the longest test file first and end with the one that reads its batch, so that with pytest-xdist neither waits."
+    items.sort(key=lambda it: 0 if it.path.name in FIRST else 2 if it.path.name in LAST else 1)
 
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')

@@ -86,51 +86,6 @@ def same(x, y)->bool:
     return x == y
 
 
-@pytest.fixture(scope='module')
-def slurm_batch(cluster, tmp_path_factory):
-    "The smoke batch at seed 0 with `--executor slurm`: (output folder, the command's result, {task id: job id}, seconds)."
-    out, cache, logs = (tmp_path_factory.mktemp(n) for n in ('figures', 'cache', 'slurm-logs'))
-    t0, c0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run([EXE, '--preset', 'smoke', '--seeds', '0', '--only', ','.join(ITEMS), '--executor', 'slurm', '--array_limit', '1',
-                        '--slurm_folder', str(logs), '--out_dir', str(out), '--cache_dir', str(cache)], capture_output=True, text=True)
-    secs, c1 = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"\nSlurm batch: {secs:.0f} s; the command (plan, driver, notebooks): "
-          f"{c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime:.0f} CPU-s; jobs so far: {jobs_cpu()}")
-    jobs = dict(re.findall(r'^(.+): submitted as Slurm job (\d+)$', p.stdout, re.M))
-    return out, p, jobs, secs
-
-
-def test_slurm_batch_equals_in_process(slurm_batch, request):
-    "Every item's table from the Slurm batch equals the local batch's rows of seed 0 (timings aside)."
-    out, p, jobs, _ = slurm_batch
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    # Asked for only now, after the Slurm batch: with pytest-xdist another worker runs it meanwhile (tests/test_paper.py)
-    # and this one does not wait for it idle (a session fixture named in the arguments would be set up first).
-    smoke_batch = request.getfixturevalue('smoke_batch')
-    for key in ITEMS:
-        a = pd.read_csv(out/'smoke'/f'{key}.csv')
-        b = pd.read_csv(Path(smoke_batch['tables'])/f'{key}.csv')
-        if 'seed' in b: b = b[b['seed'] == 0]
-        timing = [c for c in b.columns if 'seconds' in c]
-        assert len(a) > 0 and list(a.columns) == list(b.columns), key
-        pd.testing.assert_frame_equal(a.drop(columns=timing).reset_index(drop=True), b.drop(columns=timing).reset_index(drop=True),
-                                      check_exact=True, obj=key)
-
-
-def test_sacct_one_job_per_artifact(slurm_batch):
-    "Each artifact of the plan ran as one Slurm job, named after it, and sacct saw it COMPLETED."
-    from edgenes.cluster import _job_name
-    out, p, jobs, _ = slurm_batch
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    n = int(re.search(r'computing the plan: (\d+) artifacts', p.stdout).group(1))
-    assert len(jobs) == n >= 5
-    acct = sacct(*jobs.values())
-    assert sorted(acct) == sorted(jobs.values())
-    for task, j in jobs.items():
-        name, state = acct[j]
-        assert state == 'COMPLETED' and name == _job_name(type('T', (), {'id': task})), (task, j, name, state)
-
-
 def test_cancelled_job_resumes(cluster, tmp_path):
     "A search job cancelled after its first epoch checkpoint: resubmitted, it goes on from the checkpoint to the uninterrupted result."
     from edgenes.plan import RunSpec, make_plan, run_task
@@ -161,3 +116,48 @@ def test_cancelled_job_resumes(cluster, tmp_path):
     a, b = spec.experiment().alpha_star(0), plain.experiment().alpha_star(0)
     assert torch.equal(a.alpha, b.alpha) and torch.equal(a.beta, b.beta) and a.arch == b.arch
     assert same(a.history, b.history)
+
+
+@pytest.fixture(scope='module')
+def slurm_batch(cluster, tmp_path_factory):
+    "The smoke batch at seed 0 with `--executor slurm`: (output folder, the command's result, {task id: job id}, seconds)."
+    out, cache, logs = (tmp_path_factory.mktemp(n) for n in ('figures', 'cache', 'slurm-logs'))
+    t0, c0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([EXE, '--preset', 'smoke', '--seeds', '0', '--only', ','.join(ITEMS), '--executor', 'slurm', '--array_limit', '1',
+                        '--slurm_folder', str(logs), '--out_dir', str(out), '--cache_dir', str(cache)], capture_output=True, text=True)
+    secs, c1 = time.time() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"\nSlurm batch: {secs:.0f} s; the command (plan, driver, notebooks): "
+          f"{c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime:.0f} CPU-s; jobs so far: {jobs_cpu()}")
+    jobs = dict(re.findall(r'^(.+): submitted as Slurm job (\d+)$', p.stdout, re.M))
+    return out, p, jobs, secs
+
+
+def test_sacct_one_job_per_artifact(slurm_batch):
+    "Each artifact of the plan ran as one Slurm job, named after it, and sacct saw it COMPLETED."
+    from edgenes.cluster import _job_name
+    out, p, jobs, _ = slurm_batch
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    n = int(re.search(r'computing the plan: (\d+) artifacts', p.stdout).group(1))
+    assert len(jobs) == n >= 5
+    acct = sacct(*jobs.values())
+    assert sorted(acct) == sorted(jobs.values())
+    for task, j in jobs.items():
+        name, state = acct[j]
+        assert state == 'COMPLETED' and name == _job_name(type('T', (), {'id': task})), (task, j, name, state)
+
+
+def test_slurm_batch_equals_in_process(slurm_batch, request):
+    "Every item's table from the Slurm batch equals the local batch's rows of seed 0 (timings aside)."
+    out, p, jobs, _ = slurm_batch
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    # Asked for only now, after the Slurm batch: with pytest-xdist another worker runs it meanwhile (tests/test_paper.py)
+    # and this one does not wait for it idle (a session fixture named in the arguments would be set up first).
+    smoke_batch = request.getfixturevalue('smoke_batch')
+    for key in ITEMS:
+        a = pd.read_csv(out/'smoke'/f'{key}.csv')
+        b = pd.read_csv(Path(smoke_batch['tables'])/f'{key}.csv')
+        if 'seed' in b: b = b[b['seed'] == 0]
+        timing = [c for c in b.columns if 'seconds' in c]
+        assert len(a) > 0 and list(a.columns) == list(b.columns), key
+        pd.testing.assert_frame_equal(a.drop(columns=timing).reset_index(drop=True), b.drop(columns=timing).reset_index(drop=True),
+                                      check_exact=True, obj=key)
