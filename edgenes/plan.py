@@ -430,7 +430,7 @@ def _units(kind:str, spec:dict)->float:
 
 # %% ../nbs/23_plan.ipynb #323b1093
 def measured(root:str|Path)->dict:
-    "Seconds per unit of every entry under `root` that recorded its seconds, by `_sig`."
+    "Seconds per unit of every entry under `root` that recorded its seconds, by their signature (kind and shape settings)."
     out = {}
     for j in Path(root).glob('*/*.json'):
         try: m = json.loads(j.read_text())
@@ -443,7 +443,7 @@ def _members(P:Preset, t:Task)->int:
     return 1 if t.args.get('method') in ('darts', 'random') else P.ens_n
 
 def _like(exp:Experiment, t:Task)->tuple:
-    "(`_sig`, units) of a task, from the preset (its spec may not be known yet)."
+    "(signature, units) of a task, from the preset (its spec may not be known yet)."
     P = exp.P; spec = {**exp.base_spec(), **{k: getattr(P, k, None) for k in _SHAPE[t.kind]}}
     if t.kind == 'ensemble': spec['trainer'] = METHODS[t.args['method']].trainer
     spec = json.loads(_canon(spec))                      # tuples as lists, as in the entries' records
