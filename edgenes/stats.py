@@ -60,7 +60,7 @@ def compare(a,                       # runs of side A: a sequence of values, or 
             paired:bool|None=None,   # pair the runs by seed (None: when both sides are keyed by the same seeds)
             level:float=0.95,        # coverage of the interval
            )->dict:
-    "Difference of means A - B with its t interval (paired by seed, else Welch's) and the claim's verdict (issue 15)."
+    "Difference of means A - B with its t interval (paired by seed, else Welch's) and the claim's verdict: holds, contradicted or inconclusive at this n."
     if direction not in ('greater', 'less'): raise ValueError(f"direction must be 'greater' (A > B) or 'less' (A < B), got {direction!r}")
     if not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level!r}")
     (ka, va), (kb, vb) = _runs(a, 'A'), _runs(b, 'B')
