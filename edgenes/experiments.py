@@ -14,8 +14,8 @@ from .curves import darts_ens_curve, edgenes_curve, window_auc
 from .stats import mean_std, ttest_auc
 
 # %% auto #0
-__all__ = ['PAPER_NUMBERS', 'paper_table3', 'method_display', 'summarise', 'fmt', 'per_seed', 'table1_runs', 'table2_runs',
-           'table3_runs', 'fig4_1_curves', 'fig4_1_aucs']
+__all__ = ['PAPER_NUMBERS', 'paper_table3', 'method_display', 'summarise', 'fmt', 'per_seed', 'table1_runs', 'deviations',
+           'table2_runs', 'table3_runs', 'fig4_1_curves', 'fig4_1_aucs']
 
 # %% ../nbs/16_experiments.ipynb #dcb98319
 PAPER_NUMBERS = {
@@ -81,6 +81,13 @@ def table1_runs(exp:Experiment,         # preset, data and artifact cache
     return pd.DataFrame(rows)
 
 # %% ../nbs/16_experiments.ipynb #b6d0d088
+def deviations(exp:Experiment, # preset, data and artifact cache
+               seed:int,       # the run: deviations of alpha_star(seed)
+              )->dict:
+    "Table 2's random deviations of alpha*(seed), k shared edges for each k in 0..Lambda, drawn from one stream whatever lambdas are asked."
+    star = exp.alpha_star(seed).arch; rng = random.Random(10_000 + seed)
+    return {k: random_deviation(star, k, rng) for k in range(star.n_edges + 1)}
+
 def table2_runs(exp:Experiment,         # preset, data and artifact cache
                 seeds:list,              # one run per seed (its alpha*, hypernetwork and retraining)
                 lams:tuple=(0, 1, 2, 3), # shared edges: integers in 0..Lambda (the paper: 0..3)
@@ -92,8 +99,7 @@ def table2_runs(exp:Experiment,         # preset, data and artifact cache
     rows = []
     for seed in seeds:
         hr, _ = exp.hypernet(seed); star = hr.target
-        rng = random.Random(10_000 + seed)
-        devs = {k: random_deviation(star, k, rng) for k in range(star.n_edges + 1)}   # one stream, whatever `lams` is
+        devs = deviations(exp, seed)
         for source in ('hypernetwork', 'random deviation'):
             for lam in lams:
                 a = hr.arch_at(lam) if source == 'hypernetwork' else devs[int(lam)]

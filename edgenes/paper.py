@@ -312,6 +312,9 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
     if bad: raise SystemExit(f"edgenes-reproduce: unknown item(s) {bad}; valid: {', '.join(PAPER)}")
     if executor not in ('local', 'slurm'): raise SystemExit(f"edgenes-reproduce: unknown executor {executor!r}; valid: local, slurm")
     if workers < 1: raise SystemExit(f"edgenes-reproduce: --workers must be >= 1, got {workers}")
+    # absolute before any notebook runs: papermill's `cwd` changes the process's folder while a notebook runs, so with
+    # --workers > 1 a relative path read by another notebook's thread would land in nbs/paper/ (it did, in a quick batch)
+    out_dir, cache_dir = str(Path(out_dir).resolve()), str(Path(cache_dir).resolve()) if cache_dir else ''
     try: overrides = batch_overrides(preset, set or [], config, seeds, dataset, data_root, tag); P = get_preset(preset, **overrides)
     except (ValueError, TypeError) as e: raise SystemExit(f'edgenes-reproduce: {e}')
     folder = Path(out_dir)/P.name

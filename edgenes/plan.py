@@ -4,7 +4,7 @@
 
 # %% ../nbs/23_plan.ipynb #7e7ea684
 from __future__ import annotations
-import json, os, random, sys, time, traceback, warnings
+import json, os, sys, time, traceback, warnings
 from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, asdict, replace
@@ -13,15 +13,16 @@ import multiprocessing as mp
 import torch
 from .config import Preset, get_preset
 from .data import Splits, load_dataset, make_splits, fingerprint
-from .arch import arch_id, random_deviation
+from .arch import arch_id
 from .learner import Callback
 from .store import Store, FORMAT, _canon, _summary, entries
 from .experiment import Experiment
 from .methods import METHODS, run_method
+from .experiments import deviations
 
 # %% auto #0
 __all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'MissingArtifact', 'PlanStore', 'RunSpec',
-           'EpochProgressCB', 'method_candidates', 'deviations', 'make_search', 'make_regularised', 'make_hypernet',
+           'EpochProgressCB', 'method_candidates', 'make_search', 'make_regularised', 'make_hypernet',
            'make_retrain_regularised', 'make_retrain_hypernet', 'make_retrain_deviation', 'make_retrain_candidate',
            'make_ensemble', 'make_attack', 'Task', 'probe', 'make_plan', 'run_task', 'execute', 'measured',
            'model_seconds', 'estimate']
@@ -124,24 +125,35 @@ def method_candidates(exp:Experiment, # preset, data and store
         if not METHODS[method].dedup or arch_id(a) not in seen: seen.add(arch_id(a)); out.append((a, s))
     return out
 
-def deviations(exp:Experiment, seed:int)->dict:
-    "Table 2's random deviations of alpha*(seed): k shared edges each, for k in 0..Lambda, from one stream."
-    star = exp.alpha_star(seed).arch; rng = random.Random(10_000 + seed)
-    return {k: random_deviation(star, k, rng) for k in range(star.n_edges + 1)}
-
 # %% ../nbs/23_plan.ipynb #45ea95e7
-def make_search(exp:Experiment, seed:int): return exp.alpha_star(seed)
-def make_regularised(exp:Experiment, seed:int, lam:float, warmup:bool): return exp.regularised(seed, lam, warmup)
-def make_hypernet(exp:Experiment, seed:int): return exp.hypernet(seed)
+def make_search(exp:Experiment, seed:int):
+    "alpha*(seed): the DARTS search."
+    return exp.alpha_star(seed)
+def make_regularised(exp:Experiment, seed:int, lam:float, warmup:bool):
+    "The regularised search for `lam` shared edges with alpha*(seed) (Table 1)."
+    return exp.regularised(seed, lam, warmup)
+def make_hypernet(exp:Experiment, seed:int):
+    "The hypernetwork trained against alpha*(seed)."
+    return exp.hypernet(seed)
 def make_retrain_regularised(exp:Experiment, seed:int, lam:float, warmup:bool):
+    "The regularised search's architecture, retrained (Table 1)."
     return exp.retrained(exp.regularised(seed, lam, warmup).arch, seed)
-def make_retrain_hypernet(exp:Experiment, seed:int, lam:float): return exp.retrained(exp.hypernet(seed)[0].arch_at(lam), seed)
-def make_retrain_deviation(exp:Experiment, seed:int, k:int): return exp.retrained(deviations(exp, seed)[k], seed)
+def make_retrain_hypernet(exp:Experiment, seed:int, lam:float):
+    "The hypernetwork's architecture at `lam`, retrained (Table 2, Figure 3.2)."
+    return exp.retrained(exp.hypernet(seed)[0].arch_at(lam), seed)
+def make_retrain_deviation(exp:Experiment, seed:int, k:int):
+    "The random deviation with `k` shared edges, retrained (Table 2, Figure 3.2)."
+    return exp.retrained(deviations(exp, seed)[k], seed)
 def make_retrain_candidate(exp:Experiment, method:str, seed:int, i:int):
+    "The `i`-th distinct candidate of `method`, retrained (nothing when it has fewer)."
     cs = method_candidates(exp, method, seed)
     return exp.retrained(*cs[i]) if i < len(cs) else None
-def make_ensemble(exp:Experiment, method:str, seed:int): return run_method(exp, method, seed)   # its members trained together
-def make_attack(exp:Experiment, method:str, seed:int): return run_method(exp, method, seed, attack=True)
+def make_ensemble(exp:Experiment, method:str, seed:int):
+    "The members of a jointly trained `method`, trained together."
+    return run_method(exp, method, seed)
+def make_attack(exp:Experiment, method:str, seed:int):
+    "FGSM and PGD accuracy of `method`'s ensemble."
+    return run_method(exp, method, seed, attack=True)
 
 RECIPES = {f.__name__: f for f in (make_search, make_regularised, make_hypernet, make_retrain_regularised, make_retrain_hypernet,
                                    make_retrain_deviation, make_retrain_candidate, make_ensemble, make_attack)}
