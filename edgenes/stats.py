@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_stats.ipynb #c146e394
 from __future__ import annotations
-import itertools
+import itertools, math
 import numpy as np
 import torch
 from scipy import stats as sps
@@ -74,18 +74,27 @@ def compare(a,                       # runs of side A: a sequence of values, or 
         elif len(va) != len(vb): raise ValueError(f"paired runs need as many on each side, got {len(va)} and {len(vb)}; "
                                                   "pass paired=False to compare them unpaired (Welch)")
         d = va - vb; diff, n_a, n_b = float(d.mean()), len(va), len(vb)
-        half = q(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan
+        spread = d.std(ddof=1) if len(d) > 1 else np.nan
+        half = q(len(d) - 1) * spread / np.sqrt(len(d))
+        exact, p_exact = 'sign test', 2 * 0.5 ** len(d)                 # all n differences on one side of 0
     else:
         diff, n_a, n_b = float(va.mean() - vb.mean()), len(va), len(vb)
         sa, sb = (va.var(ddof=1) / n_a, vb.var(ddof=1) / n_b) if min(n_a, n_b) > 1 else (np.nan, np.nan)
+        spread = sa + sb
         dof = (sa + sb) ** 2 / (sa ** 2 / (n_a - 1) + sb ** 2 / (n_b - 1)) if sa + sb > 0 else np.inf
-        half = q(dof) * np.sqrt(sa + sb) if sa + sb > 0 else (0. if sa + sb == 0 else np.nan)
-    lo, hi = (None, None) if np.isnan(half) else (float(diff - half), float(diff + half))
+        half = q(dof) * np.sqrt(sa + sb)
+        exact, p_exact = 'permutation test', 2 / math.comb(n_a + n_b, n_a)   # every run of A beyond every run of B
     s = 1 if direction == 'greater' else -1
-    verdict = (VERDICTS[2] if lo is None or lo <= 0 <= hi else VERDICTS[0] if s * lo > 0 else VERDICTS[1])
+    if spread == 0:   # no spread: the t interval is a point, so the exact test decides and there is no interval
+        lo = hi = None
+        verdict = VERDICTS[2] if diff == 0 or p_exact >= 1 - level else VERDICTS[0] if s * diff > 0 else VERDICTS[1]
+        test = exact
+    else:
+        lo, hi = (None, None) if np.isnan(half) else (float(diff - half), float(diff + half))
+        verdict = (VERDICTS[2] if lo is None or lo <= 0 <= hi else VERDICTS[0] if s * lo > 0 else VERDICTS[1])
+        test = 'paired t' if paired else 'Welch t'
     return {'difference': diff, 'lo': lo, 'hi': hi, 'n': n_a if paired else n_a + n_b, 'n_a': n_a, 'n_b': n_b,
-            'paired': bool(paired), 'test': 'paired t' if paired else 'Welch t', 'level': level, 'direction': direction,
-            'verdict': verdict}
+            'paired': bool(paired), 'test': test, 'level': level, 'direction': direction, 'verdict': verdict}
 
 # %% ../nbs/11_stats.ipynb #596676ac
 def claim_row(claim:str,              # the claim in words, e.g. 'EdgeNES more accurate than DARTS'
