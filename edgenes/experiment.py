@@ -81,9 +81,10 @@ def regularised(self:Experiment, seed:int, # the run: alpha_star(seed) is the ta
                )->SearchResult:
     "The regularised search (problem 2.1) for `lam` shared edges with alpha_star(seed) (Table 1)."
     star = self.alpha_star(seed).arch
-    spec = self.spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star))
+    a_lr = self.P.a_lr if self.P.reg_a_lr is None else self.P.reg_a_lr   # its own architecture step (preset reg_a_lr)
+    spec = self.spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star), a_lr=a_lr)
     return self._train('regularised', spec, lambda cbs, keep: to_plain(_strip(regularised_search(
-        self.splits, star, lam, warmup, self.P.c, self.P.t, **self._kw(darts_search, seed, cbs)))))
+        self.splits, star, lam, warmup, self.P.c, self.P.t, **{**self._kw(darts_search, seed, cbs), 'a_lr': a_lr}))))
 
 # %% ../nbs/20_experiment.ipynb #9d895b8c
 def lam_stream(seed:int,     # the run's seed
