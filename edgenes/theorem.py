@@ -13,19 +13,21 @@ from .learner import Callback
 __all__ = ['expected_updates', 'ratio_to_darts_ens', 'simulate_updates', 'update_counts', 'EdgeUpdateCountCB', 'measured_updates']
 
 # %% ../nbs/12_theorem.ipynb #53ea450f
-def expected_updates(n_edges:int, # Lambda
-                     N:int,       # ensemble size
+def expected_updates(n_edges:int, # Lambda: edges of an architecture
+                     n:int,       # ensemble size (the thesis's Theorem 1 writes N)
                     )->float:
-    "Eq. 2.4: E[m] = N (Lambda + 1)^2 / (4 Lambda)."
-    return N * (n_edges + 1) ** 2 / (4 * n_edges)
+    "Eq. 2.4: E[m] = n (Lambda + 1)^2 / (4 Lambda)."
+    return n * (n_edges + 1) ** 2 / (4 * n_edges)
 
-def ratio_to_darts_ens(n_edges:int, N:int)->float:
-    "Eq. 2.5: m_H / m_DE = N (Lambda + 1)^2 / (4 Lambda^2)."
-    return N * (n_edges + 1) ** 2 / (4 * n_edges ** 2)
+def ratio_to_darts_ens(n_edges:int, # Lambda: edges of an architecture
+                       n:int,       # ensemble size
+                      )->float:
+    "Eq. 2.5: m_H / m_DE = n (Lambda + 1)^2 / (4 Lambda^2)."
+    return n * (n_edges + 1) ** 2 / (4 * n_edges ** 2)
 
 # %% ../nbs/12_theorem.ipynb #215c3edb
-def simulate_updates(n_edges:int,           # Lambda
-                     N:int,                 # ensemble size
+def simulate_updates(n_edges:int,           # Lambda: edges of an architecture
+                     n:int,                 # ensemble size
                      n_ensembles:int=2000,  # independent ensembles
                      n_iters:int=200,       # training iterations per ensemble
                      seed:int=0,            # seed of numpy's generator
@@ -36,7 +38,7 @@ def simulate_updates(n_edges:int,           # Lambda
         size = rng.integers(1, n_edges + 1, size=shape)
         rank = rng.random((*shape, n_edges)).argsort(-1).argsort(-1)
         return rank < size[..., None]
-    members = subsets((n_ensembles, N)).sum(1)                  # (E, Lambda): how many members hold each edge
+    members = subsets((n_ensembles, n)).sum(1)                  # (E, Lambda): how many members hold each edge
     trained = subsets((n_ensembles, n_iters)).astype(float)     # (E, I, Lambda)
     m = np.einsum('eil,el->ei', trained, members)               # edges of the ensemble updated, per iteration
     per_ens = m.mean(1)
@@ -63,4 +65,4 @@ class EdgeUpdateCountCB(Callback):
 def measured_updates(log:list, ensemble:list, target:Arch)->dict:
     "Mean count per iteration over a training log, for an ensemble known after training."
     c = np.array([update_counts(r['arch'], ensemble, target) for r in log], dtype=float)
-    return {'m': float(c[:, 0].mean()), 'm_star': float(c[:, 1].mean()), 'iters': len(log), 'N': len(ensemble)}
+    return {'m': float(c[:, 0].mean()), 'm_star': float(c[:, 1].mean()), 'iters': len(log), 'n': len(ensemble)}

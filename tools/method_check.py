@@ -4,7 +4,7 @@
 
 1. Figure 3.1 in numbers: shared edges with alpha* of the hypernetwork's architecture at
    lambda = 0, 0.5, ..., Lambda, and their Spearman correlation with lambda.
-2. Theorem 1: Monte Carlo against the closed form for Lambda in {2, 4, 8} and N in {1, 3, 5}.
+2. Theorem 1: Monte Carlo against the closed form for Lambda in {2, 4, 8} and ensemble size n in {1, 3, 5}.
 3. The six Table 3 methods: accuracy, NLL, Brier, ECE, diversity and search cost.
 4. Theorem 1 measured: the count during the real hypernetwork training, for the EdgeNES ensemble.
 Artifacts go through the on-disk cache, so a re-run only re-reads them. Writes <out>/<preset>/method_check.json.
@@ -38,9 +38,9 @@ def main():
     rho = spearmanr(lams, shared)
     fig31 = {'lam': lams, 'shared': shared, 'arch': [hr.arch_at(l).edges for l in lams],
              'spearman': float(rho.statistic), 'p': float(rho.pvalue), 'pivots': hr.hypernet.pivots.tolist()}
-    mc = [{'Lambda': L, 'N': N, 'closed': expected_updates(L, N),
-           **dict(zip(('mc', 'se'), simulate_updates(L, N, n_ensembles=4000, n_iters=200, seed=a.seed)))}
-          for L in (2, 4, 8) for N in (1, 3, 5)]
+    mc = [{'Lambda': L, 'n': n, 'closed': expected_updates(L, n),
+           **dict(zip(('mc', 'se'), simulate_updates(L, n, n_ensembles=4000, n_iters=200, seed=a.seed)))}
+          for L in (2, 4, 8) for n in (1, 3, 5)]
     for r in mc: r['rel_diff'] = (r['mc'] - r['closed']) / r['closed']
     methods = {}
     for m in METHODS:
@@ -61,10 +61,10 @@ def report(rec):
     lines = ['## Figure 3.1: shared edges of alpha(lambda) with alpha*', '| lambda | ' + ' | '.join(map(str, f['lam'])) + ' |',
              '|---' * (len(f['lam']) + 1) + '|', '| shared | ' + ' | '.join(map(str, f['shared'])) + ' |',
              f"Spearman rho = {f['spearman']:.3f} (p = {f['p']:.3g}); pivots {[round(x, 3) for x in f['pivots']]}", '',
-             '## Theorem 1: Monte Carlo vs closed form', '| Lambda | N | closed | MC | s.e. | rel. diff |', '|---|---|---|---|---|---|']
-    lines += [f"| {r['Lambda']} | {r['N']} | {r['closed']:.4f} | {r['mc']:.4f} | {r['se']:.4f} | {100*r['rel_diff']:+.2f}% |" for r in rec['theorem_mc']]
+             '## Theorem 1: Monte Carlo vs closed form', '| Lambda | n | closed | MC | s.e. | rel. diff |', '|---|---|---|---|---|---|']
+    lines += [f"| {r['Lambda']} | {r['n']} | {r['closed']:.4f} | {r['mc']:.4f} | {r['se']:.4f} | {100*r['rel_diff']:+.2f}% |" for r in rec['theorem_mc']]
     m = rec['theorem_measured']
-    lines += ['', f"Measured during hypernetwork training ({m['iters']} iterations, EdgeNES ensemble of {m['N']}): "
+    lines += ['', f"Measured during hypernetwork training ({m['iters']} iterations, EdgeNES ensemble of {m['n']}): "
               f"all shared edges {m['m']:.3f}, inside alpha* {m['m_star']:.3f}; closed form {m['closed']:.3f}", '',
               '## Table 3 methods', '| method | members | test acc % | NLL | Brier | ECE | disagreement | pairwise KL | search s | retrain s |',
               '|---|---|---|---|---|---|---|---|---|---|']
