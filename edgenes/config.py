@@ -18,7 +18,7 @@ __all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settin
 # %% ../nbs/00_config.ipynb #e40410b7
 @dataclass(frozen=True)
 class Preset:
-    "Every setting of an edgenes run (SPEC section 5); see `PRESETS` for the named ones."
+    "Every setting of an edgenes run; see `PRESETS` for the named ones and the References for the sources of each value."
     name:str='smoke'              # preset name, recorded with every result
     dataset:str='embedded'        # embedded | fashion_mnist | cifar10 | cifar100 (paper) | a name given to `register_dataset`
     data_root:str|None=None       # folder holding the data set (None: its default place)
@@ -66,14 +66,14 @@ class Preset:
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
-    # -- ensembles trained together (edgenes.dash; dash.md section 2: project choices, not the DASH paper's)
-    sam_rho:float=0.05            # SAM radius (dash.md: 0.05 for 10 classes, 0.1 for CIFAR-100)
+    # -- ensembles trained together (edgenes.dash; project choices, not the DASH paper's: see nbs/17_dash)
+    sam_rho:float=0.05            # SAM radius (our choice: 0.05 on 10 classes, 0.1 on CIFAR-100; DASH's value is not known)
     dash_beta:float=0.5           # DASH's diversity weight in the ascent step
     dash_tau:float=1.0            # temperature of the non-target softmax
     dash_gamma:float=0.0          # weight of the ensemble-level SAM term (0: members only)
-    # -- robustness (edgenes.robust; dash.md section 3)
+    # -- robustness (edgenes.robust: FGSM and PGD, our protocol, see nbs/18_robust)
     attack_eps:tuple=(2/255, 8/255) # l-infinity radii of FGSM and PGD on the [0, 1] pixel scale
-    pgd_steps:int=3               # PGD iterations (step eps/4, random start; dash.md: 20)
+    pgd_steps:int=3               # PGD iterations (step eps/4, random start; the paper preset: 20)
     attack_n:int|None=50          # test images attacked (None: all)
 
 # %% ../nbs/00_config.ipynb #08e2a0ec
@@ -91,7 +91,7 @@ PRESETS:dict[str, Preset] = {
                     retrain_C=16, retrain_epochs=50, retrain_bs=96, retrain_lr=0.025,   # code: 2.5e-3
                     hyper_epochs=150, n_pivots=5, hyper_eps=0.2,  # thesis code: lambda ~ U[0, 4.2]
                     hyper_init_std=1.0, ens_n=3, ens_N=9, seeds=(120, 121, 122, 123, 124),       # n=3: DartsEns cost 3.6 = 3 x 1.2 h; N=9: thesis lambdas 0..4 by 0.5
-                    sam_rho=0.1, attack_eps=(1/255, 2/255, 4/255, 8/255), pgd_steps=20, attack_n=None),   # dash.md for CIFAR-100
+                    sam_rho=0.1, attack_eps=(1/255, 2/255, 4/255, 8/255), pgd_steps=20, attack_n=None),   # SAM radius and attacks for CIFAR-100 (our choice)
 }
 
 # %% ../nbs/00_config.ipynb #75141835
