@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools, math
 import numpy as np
 import torch
-from scipy import stats as sps
 
 # %% auto #0
 __all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare', 'claim_row', 'claim_line', 'disagreement',
@@ -38,6 +37,7 @@ def auc(x, y, start:float|None=None)->float:
 def ttest_auc(a, b, equal_var:bool=False)->dict:
     "Two-sample t-test on two sets of AUCs: Welch's by default, pooled with `equal_var=True`."
     if len(a) < 2 or len(b) < 2: raise ValueError("the t-test needs at least two runs per method")
+    from scipy import stats as sps   # here, not at the top: importing scipy.stats takes about 1 s
     r = sps.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=equal_var)
     return {'t': float(r.statistic), 'p': float(r.pvalue), 'test': 'Student (pooled)' if equal_var else 'Welch',
             'n_a': len(a), 'n_b': len(b)}
@@ -65,6 +65,7 @@ def compare(a,                       # runs of side A: a sequence of values, or 
     if not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level!r}")
     (ka, va), (kb, vb) = _runs(a, 'A'), _runs(b, 'B')
     if paired is None: paired = ka is not None and kb is not None and set(ka) == set(kb)
+    from scipy import stats as sps   # here, not at the top: importing scipy.stats takes about 1 s
     q = lambda df: sps.t.ppf((1 + level) / 2, df)
     if paired:
         if ka is not None and kb is not None:
