@@ -12,7 +12,7 @@ from edgenes.stats import VERDICTS
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 ACC = ['valid_acc', 'test_acc']
-COLUMNS = {'theorem1': {'source', 'Lambda', 'N', 'closed_form', 'value', 'se', 'rel_diff'},
+COLUMNS = {'theorem1': {'source', 'Lambda', 'n', 'closed_form', 'value', 'se', 'rel_diff'},
            'fig3_1': {'seed', 'lam', 'shared', 'arch'},
            'table2': {'seed', 'source', 'lam', 'shared', 'valid_acc', 'test_acc', 'arch'},
            'fig3_2': {'seed', 'source', 'lam', 'shared', 'deviation', 'valid_acc', 'test_acc'},
