@@ -84,6 +84,11 @@ PRESETS:dict[str, Preset] = {
                     hyper_epochs=8, hyper_a_lr=0.05, ens_n=3, ens_N=4,
                     seeds=(0, 1, 2),                              # 3 runs: an interval needs them; paid for with 1600 images, not 2000
                     pgd_steps=5, attack_n=200),                   # and lighter attacks (were 10 steps on 500 images): the batch in 30 min
+    'medium': Preset(name='medium', dataset='fashion_mnist', n_train=None, valid_frac=0.1,   # all 60,000 training images
+                     C=10, search_epochs=6, search_bs=64, a_lr=3e-3,                         # the paper's search width
+                     retrain_C=16, retrain_epochs=6, retrain_bs=96, retrain_lr=0.05,         # and retraining width
+                     hyper_epochs=10, hyper_a_lr=0.05, ens_n=3, ens_N=6, seeds=(0, 1, 2),
+                     pgd_steps=10, attack_n=1000),                # for one GPU: `--plan` prints its projected GPU-hours
     'paper': Preset(name='paper', dataset='cifar100', n_train=None, augment=True, C=10,
                     search_epochs=50, search_bs=64,               # thesis code: 150 epochs
                     w_opt='adam', w_lr=0.025, a_lr=0.02,          # thesis code: SGD 2.5e-3, arch 0.3
@@ -118,7 +123,7 @@ def _check_type(key:str, value, default):
     return value
 
 # %% ../nbs/00_config.ipynb #212bed68
-def get_preset(preset:str='quick', # smoke | quick | paper
+def get_preset(preset:str='quick', # smoke | quick | medium | paper
                  **overrides,      # any `Preset` field, e.g. `search_epochs=3` (`name='mine'` renames the result)
                 )->Preset:
     "The named preset with `overrides` applied, after checking the name, the keys and the types."

@@ -30,7 +30,7 @@ def run_record(**extra)->dict:
             'device': device_name(), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), **extra}
 
 # %% ../nbs/09_demo.ipynb #05ce9c3c
-def demo(preset:str='quick',         # smoke | quick | paper
+def demo(preset:str='quick',         # smoke | quick | medium | paper
          seed:int=0,                 # seed of the split, the search and the retraining
          out_dir:str|None='runs/demo',  # where the record and alpha* are written (None: nowhere)
          progress:bool=True,         # print a line per epoch
@@ -67,7 +67,7 @@ def format_demo(rec:dict)->str:
 
 # %% ../nbs/09_demo.ipynb #52d54c83
 @call_parse
-def edgenes_demo(preset:str='quick',   # smoke | quick | paper
+def edgenes_demo(preset:str='quick',   # smoke | quick | medium | paper
                  seed:int=0,           # seed of the split, the search and the retraining
                  out_dir:str='runs/demo', # where the record, alpha* and checkpoints go; a re-run resumes
                  quiet:bool=False):    # don't print a line per epoch

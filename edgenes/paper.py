@@ -15,7 +15,7 @@ from fastcore.script import call_parse, Param
 from fastcore.basics import patch
 from .config import get_preset, Preset, PRESETS, cache_dir as default_cache_dir
 from .experiment import Experiment
-from .plan import RunSpec, make_plan, estimate, execute
+from .plan import RunSpec, make_plan, estimate, execute, gpu_seconds, STEP_SPEEDUP
 from .demo import run_record
 
 # %% auto #0
@@ -106,7 +106,7 @@ def save_record(self:PaperContext, **results)->Path:
 
 # %% ../nbs/14_paper.ipynb #2a229ddf
 def paper_context(key:str,                # registry key of the item
-                  preset:str='smoke',     # smoke | quick | paper
+                  preset:str='smoke',     # smoke | quick | medium | paper
                   out_dir:str='../../figures', # outputs go to out_dir/<name>/ (the preset's name)
                   cache_dir:str='',       # artifact cache ('': $EDGENES_CACHE or ~/.cache/edgenes)
                   overrides:dict|None=None, # preset fields to change
@@ -250,7 +250,13 @@ def print_plan(spec:RunSpec, # the batch
     print(f"{len(est)} artifacts: {len(est) - len(todo)} cached, {len(todo)} to compute, about {secs:.0f} s in one process"
           f"{f' ({secs / workers:.0f} s over {workers} workers at best)' if workers > 1 else ''}; then {len(items)} notebooks, "
           f"about {nb:.0f} s; total about {secs / workers + nb:.0f} s")
-    return {'artifacts': len(est), 'cached': len(est) - len(todo), 'seconds': secs, 'notebook_seconds': nb, 'total': secs / workers + nb}
+    exp, ids = spec.experiment(read_only=True), {e['id'] for e in todo}
+    gpu = sum(gpu_seconds(exp, t) for t in tasks if t.id in ids) / 3600
+    print(f"projected on one GPU: about {gpu:.1f} GPU-hours for the {len(todo)} to compute at the per-epoch rates measured "
+          f"on an H100 before the GPU work; {gpu / STEP_SPEEDUP:.1f} if whole trainings ran at the compiled step's rate "
+          f"({STEP_SPEEDUP:.1f}x; unmeasured). A projection, not a measurement: see edgenes.plan.GPU_COST")
+    return {'artifacts': len(est), 'cached': len(est) - len(todo), 'seconds': secs, 'notebook_seconds': nb,
+            'total': secs / workers + nb, 'gpu_hours': gpu}
 
 @contextmanager
 def _env(**kw):
@@ -282,7 +288,7 @@ def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool,
 
 # %% ../nbs/14_paper.ipynb #ba580049
 @call_parse
-def edgenes_reproduce(preset:str='quick',     # smoke | quick | paper
+def edgenes_reproduce(preset:str='quick',     # smoke | quick | medium | paper
                       only:str='',            # comma-separated items, e.g. "fig3_1,theorem1" ('': all)
                       out_dir:str='figures',  # outputs go to out_dir/<preset>/ (out_dir/<preset>-<tag>/ with --tag), logs in runs/
                       cache_dir:str='',       # artifact cache ('': $EDGENES_CACHE or ~/.cache/edgenes); the store is <cache_dir>/<preset>

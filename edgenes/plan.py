@@ -21,11 +21,11 @@ from .methods import METHODS, run_method
 from .experiments import deviations
 
 # %% auto #0
-__all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'MissingArtifact', 'PlanStore', 'RunSpec',
-           'EpochProgressCB', 'method_candidates', 'make_search', 'make_regularised', 'make_hypernet',
+__all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'STEP_SPEEDUP', 'GPU_COST', 'MissingArtifact', 'PlanStore',
+           'RunSpec', 'EpochProgressCB', 'method_candidates', 'make_search', 'make_regularised', 'make_hypernet',
            'make_retrain_regularised', 'make_retrain_hypernet', 'make_retrain_deviation', 'make_retrain_candidate',
            'make_ensemble', 'make_attack', 'Task', 'probe', 'make_plan', 'run_task', 'execute', 'measured',
-           'model_seconds', 'estimate']
+           'model_seconds', 'estimate', 'gpu_seconds']
 
 # %% ../nbs/23_plan.ipynb #ec3b2c40
 class MissingArtifact(LookupError):
@@ -66,7 +66,7 @@ _SPLITS, _EXPS = {}, {}
 @dataclass(frozen=True)
 class RunSpec:
     "Everything another process needs to rebuild the batch's `Experiment` (plain values, picklable)."
-    preset:str                  # smoke | quick | paper
+    preset:str                  # smoke | quick | medium | paper
     overrides:dict              # preset fields changed: `get_preset(preset, **overrides)`
     store_root:str              # the store's folder (the batch's: <cache_dir>/<preset>)
     data_seed:int=0             # seed of the data split (the paper items: 0)
@@ -462,9 +462,12 @@ def _like(exp:Experiment, t:Task)->tuple:
     if t.kind == 'attack': return _sig('attack', spec), _members(P, t)
     return _sig(t.kind, spec), t.epochs * (_members(P, t) if t.kind == 'ensemble' else 1)
 
-def model_seconds(exp:Experiment, t:Task)->float:
+def model_seconds(exp:Experiment,      # the batch's experiment (its preset and split)
+                  t:Task,              # the task
+                  cost:dict|None=None, # the model's constants (None: `COST`, this CPU)
+                 )->float:
     "Seconds of a task from the preset and `COST` (no measurement of its kind in the store)."
-    P, sp = exp.P, exp.splits; o, r = COST[t.kind]
+    P, sp = exp.P, exp.splits; o, r = (cost or COST)[t.kind]
     area = sp.data.shape[1] * sp.data.shape[2] / 784
     imgs = (len(sp.w) + len(sp.a) + len(sp.valid)) * area * t.epochs
     if t.kind == 'attack': return (o + r * P.retrain_C ** 2 * area * (P.attack_n or len(sp.data.x_test)) * P.pgd_steps * len(P.attack_eps)) * _members(P, t)
@@ -488,3 +491,20 @@ def estimate(spec:RunSpec, # the batch
         out.append({'id': t.id, 'kind': t.kind, **pr, 'seconds': secs, 'source': src})
     exp.cache.mem.clear()
     return out
+
+# %% ../nbs/23_plan.ipynb #ed200144
+STEP_SPEEDUP = 108.6 / 26.6   # one search step on that H100: eager 108.6 ms, under torch.compile (CUDA graphs) 26.6 ms
+_H100 = {'images': (45_000 + 5_000) * 32 * 32 / 784, 'search': 93., 'hypernet': 53., 'retrain': 14.7}   # per epoch, paper shapes
+GPU_COST = {   # as COST, fitted to one H100's per-epoch times at the paper preset's shapes (see above)
+    'search': (COST['search'][0], _H100['search'] / (10 ** 2 * _H100['images'])),
+    'hypernet': (COST['hypernet'][0], _H100['hypernet'] / (10 ** 2 * _H100['images'])),
+    'regularised': (COST['regularised'][0], _H100['search'] / (10 ** 2 * _H100['images']) * COST['regularised'][1] / COST['search'][1]),
+    'retrain': (COST['retrain'][0], _H100['retrain'] / (16 ** 2 * _H100['images'])),
+    'ensemble': (COST['ensemble'][0], _H100['retrain'] / (16 ** 2 * _H100['images'])),
+    'attack': (COST['attack'][0], COST['attack'][1] * _H100['retrain'] / (16 ** 2 * _H100['images']) / COST['retrain'][1])}
+
+def gpu_seconds(exp:Experiment, # the batch's experiment (its preset and split)
+                t:Task,         # the task
+               )->float:
+    "Projected seconds of a task on one GPU, from the preset and `GPU_COST` (see the note above: a projection, not a measurement)."
+    return model_seconds(exp, t, GPU_COST)

@@ -3,7 +3,7 @@ import pytest
 from edgenes.config import get_preset, PRESETS, Preset
 
 @pytest.mark.parametrize('name, kw, exc, msg', [
-    ('papr', {}, ValueError, "unknown preset 'papr'; valid presets: smoke, quick, paper"),
+    ('papr', {}, ValueError, "unknown preset 'papr'; valid presets: smoke, quick, medium, paper"),
     (3, {}, TypeError, 'preset must be a str'),
     ('quick', {'epochs': 3}, ValueError, r"unknown preset key\(s\) \['epochs'\]; valid keys: dataset"),
     ('quick', {'search_epochs': '3'}, TypeError, "'search_epochs' must be int, got str '3'"),
@@ -16,7 +16,7 @@ def test_bad_preset(name, kw, exc, msg):
     with pytest.raises(exc, match=msg): get_preset(name, **kw)
 
 def test_presets_are_frozen_and_complete():
-    assert set(PRESETS) >= {'smoke', 'quick', 'paper'}
+    assert set(PRESETS) >= {'smoke', 'quick', 'medium', 'paper'}
     with pytest.raises(Exception): PRESETS['quick'].search_epochs = 1
     p = get_preset('paper')
     assert (p.dataset, p.C, p.search_epochs, p.retrain_epochs, p.retrain_C, p.a_lr, p.w_lr, p.a_betas) == \

@@ -17,5 +17,5 @@ def test_demo_smoke_writes_a_record(tmp_path):
 
 def test_demo_unknown_preset(tmp_path):
     p = run('--preset', 'papr', '--out_dir', str(tmp_path), cwd=tmp_path)
-    assert p.returncode != 0 and 'valid presets: smoke, quick, paper' in p.stderr
+    assert p.returncode != 0 and 'valid presets: smoke, quick, medium, paper' in p.stderr
     assert 'Traceback' not in p.stderr

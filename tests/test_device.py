@@ -185,7 +185,7 @@ def test_set_determinism_sets_every_flag(restore_flags):
     with pytest.raises(TypeError, match='on must be a bool'): set_determinism('yes')
 
 def test_every_preset_is_deterministic_and_reaches_the_runs():
-    for name in ('smoke', 'quick', 'paper'): assert get_preset(name).deterministic is True
+    for name in ('smoke', 'quick', 'medium', 'paper'): assert get_preset(name).deterministic is True
     for fn in (darts_search, train_hypernet, retrain, train_ensemble):
         assert preset_kwargs(fn, get_preset('smoke'))['deterministic'] is True, fn.__name__
 
