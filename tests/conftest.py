@@ -22,7 +22,7 @@ def pytest_configure(config):
 
 
 FIRST = ('test_paper.py',)   # the longest test file (the smoke batch): started first, it runs beside everything else
-LAST = ('test_cluster.py',)  # compares with that batch at its end: run last, when the batch is done (no idle wait for it)
+LAST = ('test_cluster.py', 'test_readme.py')  # read that batch: run last, when the batch is done (no idle wait for it)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -99,6 +99,6 @@ def test_killed_batch_resumes(full):
     b = json.loads((out/'smoke'/'batches.jsonl').read_text().splitlines()[-1])
     assert b['artifacts']['computed'] == total - done        # the plan computed only the rest: nothing finished was recomputed
     assert b['artifacts']['failed'] == 0 and misses(out, list(PAPER)) == 0   # then the notebooks only read (a read-only store)
-    keys = ['fig3_1', 'table2']
+    keys = ['table2']                                        # one item is enough to show a warm run only re-renders
     r = batch(out, cache, '--only', ','.join(keys))          # warm: only re-renders
     assert r.returncode == 0 and misses(out, keys) == 0

@@ -1,7 +1,7 @@
 """The README's papermill example runs as printed: the command is taken from README.md, only the notebook (and the
 executed copy's path), the preset and the value of out_dir are swapped (Theorem 1 at smoke, into a temporary folder), and the outputs land where the
 printed out_dir, read from the printed --cwd, says: the repository's figures/."""
-import json, os, re, shlex, subprocess, sys
+import json, os, re, shlex, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ def option(argv:list, flag:str, name:str)->int:
     assert len(hits) == 1, f"expected one `{flag} {name} ...` in {argv}"
     return hits[0] + 2
 
-def test_readme_papermill_command(tmp_path):
+def test_readme_papermill_command(tmp_path, smoke_batch):
     argv = readme_command()
     cwd = Path(argv[argv.index('--cwd') + 1])
     out = option(argv, '-p', 'out_dir')
@@ -29,6 +29,7 @@ def test_readme_papermill_command(tmp_path):
     argv[0], argv[1], argv[2] = PAPERMILL, 'nbs/paper/theorem1.ipynb', str(tmp_path/'theorem1-run.ipynb')
     argv[option(argv, '-p', 'preset')] = 'smoke'
     argv[out] = str(tmp_path/'figures')
+    shutil.copytree(smoke_batch['cache'], tmp_path/'cache')   # a copy of the smoke batch's store: its alpha* and hypernetwork serve
     env = {**os.environ, 'EDGENES_CACHE': str(tmp_path/'cache'), 'OMP_NUM_THREADS': '1'}
     p = subprocess.run(argv, cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=600)
