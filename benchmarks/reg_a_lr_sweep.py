@@ -50,12 +50,12 @@ if __name__ == '__main__':
     values = [float(v) for v in a.values.split(',')]; seeds = [int(s) for s in a.seeds.split(',')]
     lams = [int(l) for l in a.lams.split(',')]
     root = a.cache_dir or tempfile.mkdtemp(prefix='reg-a-lr-')
+    commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.workers, mp_context=__import__('multiprocessing').get_context('spawn')) as pool:
         list(pool.map(_job, [(a.preset, {'reg_a_lr': values[0]}, root, s, None) for s in seeds]))   # alpha* first
         runs = list(pool.map(_job, [(a.preset, {'reg_a_lr': v}, root, s, l) for v in values for s in seeds for l in lams]))
     wall = time.perf_counter() - t0
-    commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     rows = []
     for v in values:
         rs = [r for r in runs if r['reg_a_lr'] == v]
