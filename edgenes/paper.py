@@ -247,7 +247,7 @@ def print_plan(spec:RunSpec, # the batch
     for e in est: print(f"{e['id']:58} {e['kind']:11} {names[e['state']]:10} {e['seconds']:9.1f} s  {e['source']}")
     todo = [e for e in est if e['state'] in ('missing', 'waiting')]; secs = sum(e['seconds'] for e in todo)
     nb = NOTEBOOK_SECONDS * len(items)
-    print(f"{len(est)} artifacts: {len(est) - len(todo)} cached, {len(todo)} to compute, about {secs:.0f} s in one process"
+    print(f"{len(est)} artifacts: {len(est) - len(todo)} cached, {len(todo)} to compute, about {secs:.0f} s of one-thread work"
           f"{f' ({secs / workers:.0f} s over {workers} workers at best)' if workers > 1 else ''}; then {len(items)} notebooks, "
           f"about {nb:.0f} s; total about {secs / workers + nb:.0f} s")
     exp, ids = spec.experiment(read_only=True), {e['id'] for e in todo}

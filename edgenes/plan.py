@@ -419,9 +419,10 @@ def execute(spec:RunSpec,         # the batch
     return [res[t.id] for t in tasks]
 
 # %% ../nbs/23_plan.ipynb #949442e9
-COST = {  # kind: (seconds per artifact, seconds per image, epoch and width**2); attack: per member, and per image, step and radius
-    'search': (6.2, 1.04e-4), 'hypernet': (6.2, 1.04e-4), 'regularised': (4.65, 7.8e-5),    # width: C
-    'retrain': (2.3, 4.4e-6), 'ensemble': (2.3, 4.4e-6), 'attack': (0.69, 7.5e-6)}          # width: retrain_C
+COST = {  # kind: (seconds per artifact, seconds per image, epoch and width**2) on one worker process with one thread;
+          # attack: per member, and per image, step and radius. Calibration: see below.
+    'search': (6.2, 3.06e-4), 'hypernet': (6.2, 4.48e-4), 'regularised': (4.65, 2.07e-4),   # width: C
+    'retrain': (2.3, 2.58e-5), 'ensemble': (2.3, 2.4e-5), 'attack': (0.69, 2.73e-5)}         # width: retrain_C
 TRAINER_COST = {'deep': 1., 'sam': 1.5, 'dash': 1.5}   # a member's epoch in a jointly trained ensemble, relative to a retraining's
 _SHAPE = {'search': ('C', 'search_bs', 'augment'), 'regularised': ('C', 'search_bs', 'augment'), 'hypernet': ('C', 'search_bs', 'augment'),
           'retrain': ('retrain_C', 'retrain_layers', 'retrain_bs', 'auxiliary', 'augment'),

@@ -21,12 +21,14 @@ def pytest_configure(config):
                                        'under every CPU kernel path the machine supports (ATEN_CPU_CAPABILITY)')
 
 
-FIRST = ('test_paper.py',)   # the longest test file (the smoke batch): started first, it runs beside everything else
-LAST = ('test_cluster.py', 'test_readme.py')  # read that batch: run last, when the batch is done (no idle wait for it)
+FIRST = ('test_paper.py', 'test_cluster.py')   # the smoke batch, and the Slurm test that mostly waits on Slurm: started first,
+                                               # beside the CPU-bound work (the Slurm test asks for the batch only at its end)
+LAST = ('test_readme.py',)  # reads that batch: run last, when the batch is done (no idle wait for it)
 
 
 def pytest_collection_modifyitems(config, items):
-    "Start the longest test file first and end with the one that reads its batch, so that with pytest-xdist neither waits."
+    """Start the longest test file and the waiting one first, end with the one that reads the batch (pytest-xdist keeps
+    this file order with --no-loadscope-reorder, which the test command passes; by default it orders files by test count)."""
     items.sort(key=lambda it: 0 if it.path.name in FIRST else 2 if it.path.name in LAST else 1)
 
 

@@ -78,7 +78,8 @@ def test_command_line_settings(tmp_path, capsys):
     lines = p.stdout.splitlines()
     assert [l.split()[0:2] for l in lines[:4]] == [['search', 'seed=5'], ['hypernet', 'seed=5'], ['search', 'seed=6'], ['hypernet', 'seed=6']]
     assert sum(l.startswith('retrain edgenes seed=5') for l in lines) == 3 and 'seed=6 #' not in p.stdout   # theorem1: first seed
-    assert '0 cached' in lines[-1] and 'total about' in lines[-1]
+    assert '0 cached' in lines[-2] and 'total about' in lines[-2]
+    assert lines[-1].startswith('projected on one GPU: about ') and 'GPU-hours' in lines[-1]
     edgenes_reproduce(preset='smoke', dry_run=True, tag='long', out_dir=str(tmp_path), set=['retrain_epochs=2'])
     assert f"{tmp_path/'smoke-long'}/fig3_1.*" in capsys.readouterr().out                    # a tag has its own folder
     for kw, msg in [({'set': ['epochs=1']}, "unknown preset key 'epochs'; valid keys: dataset"),

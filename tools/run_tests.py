@@ -112,7 +112,7 @@ def main():
             t0 = time.perf_counter(); arc = apt.wait()
             print(f"apt-get install {'done' if arc == 0 else f'FAILED (exit {arc}; see .apt-install.log)'}, "
                   f"waited {time.perf_counter() - t0:.0f} s for it", flush=True)
-        py = launch('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile',
+        py = launch('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile', '--no-loadscope-reorder',
                                '--durations=15', '-rs', 'tests'], env)
         s, rc = finish(nb, nb_log); rows.append(('nbdev_test', s, rc))
         s, rc = finish(py, py_log); rows.append(('pytest', s, rc))
