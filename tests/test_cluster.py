@@ -2,8 +2,7 @@
 tools/slurm_cluster.py in a folder of this session (its Debian packages installed when missing, as root) and stopped
 by its process ids at the end.
 
-(a) The smoke batch at seed 0 through Slurm gives the seed-0 tables of the local smoke batch (two worker processes) (conftest's
-    `smoke_batch`, which tests/test_paper.py runs: shared, not run twice);
+(a) The smoke batch at seed 0 through Slurm gives the tables of the same batch computed in process;
 (b) `sacct` lists one job per artifact, each COMPLETED (submitit reads these states: with no accounting it would
     see UNKNOWN);
 (c) a job cancelled with `scancel` after its first epoch checkpoint is resubmitted, goes on from that checkpoint
@@ -147,17 +146,18 @@ def test_sacct_one_job_per_artifact(slurm_batch):
         assert state == 'COMPLETED' and name == _job_name(type('T', (), {'id': task})), (task, j, name, state)
 
 
-def test_slurm_batch_equals_in_process(slurm_batch, request):
-    "Every item's table from the Slurm batch equals the local batch's rows of seed 0 (timings aside)."
+def test_slurm_batch_equals_in_process(slurm_batch, tmp_path):
+    "Every item's table from the Slurm batch equals the same batch computed in process (timings aside)."
     out, p, jobs, _ = slurm_batch
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    # Asked for only now, after the Slurm batch: with pytest-xdist another worker runs it meanwhile (tests/test_paper.py)
-    # and this one does not wait for it idle (a session fixture named in the arguments would be set up first).
-    smoke_batch = request.getfixturevalue('smoke_batch')
+    # The same command with the local executor in one process, on its own store: not the smoke batch of
+    # tests/test_paper.py, so that this test, started first, never waits for that batch.
+    local = subprocess.run([EXE, '--preset', 'smoke', '--seeds', '0', '--only', ','.join(ITEMS), '--executor', 'local',
+                            '--out_dir', str(tmp_path/'figures'), '--cache_dir', str(tmp_path/'cache')], capture_output=True, text=True)
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
     for key in ITEMS:
         a = pd.read_csv(out/'smoke'/f'{key}.csv')
-        b = pd.read_csv(Path(smoke_batch['tables'])/f'{key}.csv')
-        if 'seed' in b: b = b[b['seed'] == 0]
+        b = pd.read_csv(tmp_path/'figures'/'smoke'/f'{key}.csv')
         timing = [c for c in b.columns if 'seconds' in c]
         assert len(a) > 0 and list(a.columns) == list(b.columns), key
         pd.testing.assert_frame_equal(a.drop(columns=timing).reset_index(drop=True), b.drop(columns=timing).reset_index(drop=True),
