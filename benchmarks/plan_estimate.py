@@ -23,7 +23,8 @@ if __name__ == '__main__':
     ap.add_argument('--set', action='append', default=[]); ap.add_argument('--json', default='')
     ap.add_argument('--out_dir', default=str(ROOT/'figures'))
     a = ap.parse_args()
-    spec = RunSpec(a.preset, batch_overrides(a.preset, a.set), str(Path(a.cache_dir)/a.preset))
+    try: spec = RunSpec(a.preset, batch_overrides(a.preset, a.set), str(Path(a.cache_dir)/a.preset))
+    except (ValueError, TypeError) as e: ap.error(str(e))
     tasks = make_plan(spec, list(PAPER), list(spec.P.seeds))
     exp = spec.experiment(read_only=True)
     meas, model = collections.Counter(), collections.Counter(); n = collections.Counter(); missing = 0

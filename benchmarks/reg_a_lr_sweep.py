@@ -12,7 +12,7 @@ the same as `<out>.json` (with the commit, the machine and the seconds) and `<ou
 alpha*(seed) is searched once per seed and kept in the store at `--cache_dir` (default: a fresh temporary folder), which
 the workers share (the store locks each entry: one process computes it, the others wait and read it).
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, json, multiprocessing, os, platform, statistics, subprocess, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -47,12 +47,14 @@ if __name__ == '__main__':
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--cache_dir', default='')
     ap.add_argument('--out', default='')
     a = ap.parse_args()
-    values = [float(v) for v in a.values.split(',')]; seeds = [int(s) for s in a.seeds.split(',')]
-    lams = [int(l) for l in a.lams.split(',')]
+    def numbers(flag, text, kind):
+        try: return [kind(v) for v in text.split(',')]
+        except ValueError: ap.error(f"--{flag} {text!r}: expected comma-separated {kind.__name__}s, e.g. --{flag} {ap.get_default(flag)}")
+    values, seeds, lams = numbers('values', a.values, float), numbers('seeds', a.seeds, int), numbers('lams', a.lams, int)
     root = a.cache_dir or tempfile.mkdtemp(prefix='reg-a-lr-')
     commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(a.workers, mp_context=__import__('multiprocessing').get_context('spawn')) as pool:
+    with ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context('spawn')) as pool:
         list(pool.map(_job, [(a.preset, {'reg_a_lr': values[0]}, root, s, None) for s in seeds]))   # alpha* first
         runs = list(pool.map(_job, [(a.preset, {'reg_a_lr': v}, root, s, l) for v in values for s in seeds for l in lams]))
     wall = time.perf_counter() - t0

@@ -23,14 +23,19 @@ __all__ = ['TRAINERS', 'drop_target', 'nontarget_log_probs', 'diversity', 'ascen
            'load_member']
 
 # %% ../nbs/17_dash.ipynb #1b588ed3
-def drop_target(z:torch.Tensor, y:torch.Tensor)->torch.Tensor:
+def drop_target(z:torch.Tensor, # logits (B, C)
+                y:torch.Tensor, # targets (B,)
+               )->torch.Tensor:
     "Logits `(B, C)` without the true class's column: `(B, C-1)`."
     B, C = z.shape
     keep = torch.ones_like(z, dtype=torch.bool)
     keep[torch.arange(B, device=z.device), y] = False
     return z[keep].view(B, C - 1)
 
-def nontarget_log_probs(z:torch.Tensor, y:torch.Tensor, tau:float=1.)->torch.Tensor:
+def nontarget_log_probs(z:torch.Tensor, # logits (B, C)
+                        y:torch.Tensor, # targets (B,)
+                        tau:float=1.,   # softmax temperature
+                       )->torch.Tensor:
     "Log of the non-target distribution `softmax(drop_y(z) / tau)`."
     return F.log_softmax(drop_target(z, y) / tau, dim=1)
 
@@ -169,7 +174,12 @@ TRAINERS = {'deep': 'Deep Ensemble: plain SGD step per member, independent initi
             'sam': 'SAM ensemble: a SAM step per member (beta = gamma = 0)',
             'dash': 'DASH: SAM whose ascent adds the non-target diversity term (beta > 0)'}
 
-def trainer_settings(trainer:str, rho:float, beta:float, tau:float, gamma:float)->dict:
+def trainer_settings(trainer:str,  # deep | sam | dash
+                     rho:float,    # SAM radius
+                     beta:float,   # DASH's diversity weight
+                     tau:float,    # DASH's temperature
+                     gamma:float,  # DASH's ensemble-level SAM weight
+                    )->dict:
     "The `ensemble_step` arguments of a named trainer."
     if trainer not in TRAINERS: raise ValueError(f"unknown trainer {trainer!r}; valid: {', '.join(TRAINERS)}")
     for k, v in (('rho', rho), ('beta', beta), ('tau', tau), ('gamma', gamma)):

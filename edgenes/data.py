@@ -261,13 +261,23 @@ class DataLoaders:
     valid:object|None=None   # Batches for validation, or None
 
 # %% ../nbs/01_data.ipynb #fb7a8045
-def search_dls(splits:Splits, bs:int=64, augment:bool=False, seed:int=0, device='cpu')->DataLoaders:
+def search_dls(splits:Splits,       # the split
+               bs:int=64,            # batch size
+               augment:bool=False,   # random crop and flip on training batches
+               seed:int=0,           # seeds the batch order
+               device='cpu',         # where batches go
+              )->DataLoaders:
     "Batches of the bilevel search: (weight batch, architecture batch) pairs, and the validation part."
     return DataLoaders(ZipBatches(Batches(splits.data, splits.w, bs, True, augment, seed, device),
                                   Batches(splits.data, splits.a, bs, True, augment, seed + 1, device)),
                        Batches(splits.data, splits.valid, 256, device=device))
 
-def train_dls(splits:Splits, bs:int=96, augment:bool=False, seed:int=0, device='cpu')->DataLoaders:
+def train_dls(splits:Splits,       # the split: trains on both search halves, validates on the held-out part
+              bs:int=96,            # retraining batch size (thesis code: 96)
+              augment:bool=False,   # random crop and flip of the training images
+              seed:int=0,           # seeds the order of the training batches
+              device='cpu',         # the device the batches are sent to
+             )->DataLoaders:
     "Batches for retraining from scratch: both halves together, and the validation part."
     return DataLoaders(Batches(splits.data, splits.train, bs, True, augment, seed, device),
                        Batches(splits.data, splits.valid, 256, device=device))

@@ -37,7 +37,11 @@ def method_display(method:str)->str: # a registered method
     return METHODS[method].display
 
 # %% ../nbs/16_experiments.ipynb #adbf30ca
-def summarise(df:pd.DataFrame, by:list, col:str, scale:float=100.)->pd.DataFrame:
+def summarise(df:pd.DataFrame, # runs, one row each
+              by:list,         # the columns that group them
+              col:str,         # the column summarised
+              scale:float=100., # multiply first (100: percent)
+             )->pd.DataFrame:
     "Mean, sample standard deviation and number of runs of `col * scale` per group of `by`."
     rows = []
     for key, g in df.groupby(by, sort=False):
@@ -45,7 +49,10 @@ def summarise(df:pd.DataFrame, by:list, col:str, scale:float=100.)->pd.DataFrame
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), 'mean': m, 'sd': s, 'runs': len(g)})
     return pd.DataFrame(rows)
 
-def fmt(m:float, s:float, runs:int|None=None)->str:
+def fmt(m:float,             # a mean
+        s:float,             # its standard deviation
+        runs:int|None=None,  # runs behind it (None: not shown)
+       )->str:
     "`m ± s` with one decimal (`m (1 run)` when there is no spread to show)."
     return f'{m:.1f} (1 run)' if runs == 1 else f'{m:.1f} ± {s:.1f}'
 

@@ -51,7 +51,8 @@ def paper_dir()->Path:
 PARAM_TYPES = {'preset': str, 'seed': int, 'seeds': list, 'out_dir': str, 'cache_dir': str, 'overrides': dict, 'progress': bool,
                'auc_from': float, 'mc_ensembles': int, 'mc_iters': int}
 
-def check_params(**params)->dict:
+def check_params(**params, # a paper notebook's papermill parameters, by name
+                )->dict:
     "Check notebook parameters against their expected types; the error says which and what was given."
     for k, v in params.items():
         want = PARAM_TYPES.get(k)
@@ -129,7 +130,12 @@ def _known_params(nb:Path)->set:
     import papermill as pm
     return set(pm.inspect_notebook(str(nb)))
 
-def run_item(key:str, preset:str='quick', out_dir:str|Path='figures', timeout:int|None=None, **params)->dict:
+def run_item(key:str,                    # registry key of the item, e.g. 'table2'
+             preset:str='quick',         # smoke | quick | medium | paper
+             out_dir:str|Path='figures', # outputs go to out_dir/<preset>/
+             timeout:int|None=None,      # seconds a cell may run (None: no limit)
+             **params,                   # more papermill parameters of the notebook
+            )->dict:
     "Run one paper notebook with papermill; return its status, wall-clock and output paths."
     import papermill as pm
     if key not in PAPER: raise ValueError(f"unknown paper item {key!r}; valid: {', '.join(PAPER)}")
@@ -218,7 +224,14 @@ def _read_config(path:str)->dict:
     if not isinstance(d, dict): raise ValueError(f"--config {path}: expected a mapping of preset fields (key: value), got {type(d).__name__}")
     return d
 
-def batch_overrides(preset:str, sets:list=(), config:str='', seeds:str='', dataset:str='', data_root:str='', tag:str='')->dict:
+def batch_overrides(preset:str,        # the preset they change
+                    sets:list=(),      # --set key=value strings
+                    config:str='',     # --config: a YAML or JSON file of preset fields
+                    seeds:str='',      # --seeds: comma-separated ints
+                    dataset:str='',    # --dataset: a registered data set
+                    data_root:str='',  # --data_root: its folder
+                    tag:str='',        # --tag: names the settings (out_dir/<preset>-<tag>/)
+                   )->dict:
     "The preset fields a batch changes, from its --config, --set, --seeds, --dataset, --data_root and --tag; checked."
     o = _read_config(config) if config else {}
     o.update(parse_setting(s) for s in sets or ())

@@ -126,32 +126,60 @@ def method_candidates(exp:Experiment, # preset, data and store
     return out
 
 # %% ../nbs/23_plan.ipynb #45ea95e7
-def make_search(exp:Experiment, seed:int):
+def make_search(exp:Experiment, # the batch's experiment
+                seed:int,       # the run
+               ):
     "alpha*(seed): the DARTS search."
     return exp.alpha_star(seed)
-def make_regularised(exp:Experiment, seed:int, lam:float, warmup:bool):
+def make_regularised(exp:Experiment, # the batch's experiment
+                     seed:int,       # the run: alpha*(seed) is the target
+                     lam:float,      # shared edges asked for
+                     warmup:bool,    # the warm-up of c and t on or off
+                    ):
     "The regularised search for `lam` shared edges with alpha*(seed) (Table 1)."
     return exp.regularised(seed, lam, warmup)
-def make_hypernet(exp:Experiment, seed:int):
+def make_hypernet(exp:Experiment, # the batch's experiment
+                  seed:int,       # the run
+                 ):
     "The hypernetwork trained against alpha*(seed)."
     return exp.hypernet(seed)
-def make_retrain_regularised(exp:Experiment, seed:int, lam:float, warmup:bool):
+def make_retrain_regularised(exp:Experiment, # the batch's experiment
+                             seed:int,       # the run
+                             lam:float,      # shared edges the search was asked for
+                             warmup:bool,    # the warm-up on or off
+                            ):
     "The regularised search's architecture, retrained (Table 1)."
     return exp.retrained(exp.regularised(seed, lam, warmup).arch, seed)
-def make_retrain_hypernet(exp:Experiment, seed:int, lam:float):
+def make_retrain_hypernet(exp:Experiment, # the batch's experiment
+                          seed:int,       # the run
+                          lam:float,      # where the hypernetwork is read
+                         ):
     "The hypernetwork's architecture at `lam`, retrained (Table 2, Figure 3.2)."
     return exp.retrained(exp.hypernet(seed)[0].arch_at(lam), seed)
-def make_retrain_deviation(exp:Experiment, seed:int, k:int):
+def make_retrain_deviation(exp:Experiment, # the batch's experiment
+                           seed:int,       # the run
+                           k:int,          # shared edges of the deviation with alpha*(seed)
+                          ):
     "The random deviation with `k` shared edges, retrained (Table 2, Figure 3.2)."
     return exp.retrained(deviations(exp, seed)[k], seed)
-def make_retrain_candidate(exp:Experiment, method:str, seed:int, i:int):
+def make_retrain_candidate(exp:Experiment, # the batch's experiment
+                           method:str,     # a registered method
+                           seed:int,       # the run
+                           i:int,          # which of its distinct candidates
+                          ):
     "The `i`-th distinct candidate of `method`, retrained (nothing when it has fewer)."
     cs = method_candidates(exp, method, seed)
     return exp.retrained(*cs[i]) if i < len(cs) else None
-def make_ensemble(exp:Experiment, method:str, seed:int):
+def make_ensemble(exp:Experiment, # the batch's experiment
+                  method:str,     # a registered method whose members train together
+                  seed:int,       # the run
+                 ):
     "The members of a jointly trained `method`, trained together."
     return run_method(exp, method, seed)
-def make_attack(exp:Experiment, method:str, seed:int):
+def make_attack(exp:Experiment, # the batch's experiment
+                method:str,     # a registered method
+                seed:int,       # the run
+               ):
     "FGSM and PGD accuracy of `method`'s ensemble."
     return run_method(exp, method, seed, attack=True)
 
@@ -442,7 +470,8 @@ def _units(kind:str, spec:dict)->float:
     return (spec.get(_EPOCHS[kind]) or 1) * (len(spec.get('archs') or [1]) if kind == 'ensemble' else 1)
 
 # %% ../nbs/23_plan.ipynb #323b1093
-def measured(root:str|Path)->dict:
+def measured(root:str|Path, # a store's folder
+            )->dict:
     "Seconds per unit of every entry under `root` that recorded its seconds, by their signature (kind and shape settings)."
     out = {}
     for j in Path(root).glob('*/*.json'):

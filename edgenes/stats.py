@@ -13,19 +13,26 @@ __all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare'
            'pairwise_kl']
 
 # %% ../nbs/11_stats.ipynb #7feddf4e
-def mean_std(values)->tuple:
+def mean_std(values, # numbers (a list, array or tensor)
+            )->tuple:
     "Mean and sample standard deviation (ddof=1; 0 for a single value)."
     v = np.asarray(list(values), dtype=float)
     if v.size == 0: raise ValueError("mean_std needs at least one value")
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
-def fmt_mean_std(values, scale:float=1., digits:int=1)->str:
+def fmt_mean_std(values,          # numbers
+                 scale:float=1.,  # multiply first, e.g. 100 for percent
+                 digits:int=1,    # decimals shown
+                )->str:
     "`mean +- sd` of `values * scale`, e.g. accuracies as percentages."
     m, s = mean_std(np.asarray(list(values), dtype=float) * scale)
     return f'{m:.{digits}f} ± {s:.{digits}f}'
 
 # %% ../nbs/11_stats.ipynb #28637f71
-def auc(x, y, start:float|None=None)->float:
+def auc(x,                    # the points' abscissae, increasing (1-d)
+        y,                    # their values (1-d, as long as x)
+        start:float|None=None, # only the points with x >= start (None: all)
+       )->float:
     "Area under the curve `y(x)` by the trapezoid rule, over the points with `x >= start`."
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1: raise ValueError(f"x and y must be 1-d and of one length, got {x.shape}, {y.shape}")
@@ -34,7 +41,10 @@ def auc(x, y, start:float|None=None)->float:
     xs, ys = x[keep], y[keep]
     return float(((ys[1:] + ys[:-1]) / 2 * np.diff(xs)).sum())
 
-def ttest_auc(a, b, equal_var:bool=False)->dict:
+def ttest_auc(a,                     # AUCs of method A, one per run
+              b,                     # AUCs of method B
+              equal_var:bool=False,  # pooled Student test instead of Welch's
+             )->dict:
     "Two-sample t-test on two sets of AUCs: Welch's by default, pooled with `equal_var=True`."
     if len(a) < 2 or len(b) < 2: raise ValueError("the t-test needs at least two runs per method")
     from scipy import stats as sps   # here, not at the top: importing scipy.stats takes about 1 s
@@ -120,14 +130,17 @@ def claim_line(row:dict, # a `claim_row`
     return f"{row['claim']}: difference {row['difference']:+g}, 95% interval {row['interval (95%)']} ({row['test']}, {row['n']}): {row['verdict']}"
 
 # %% ../nbs/11_stats.ipynb #1c2d9183
-def disagreement(member_probs:list)->float:
+def disagreement(member_probs:list, # each member's class probabilities (N, C)
+                )->float:
     "Mean over member pairs of the share of examples where their predicted classes differ."
     preds = [p.argmax(-1) for p in member_probs]
     pairs = list(itertools.combinations(range(len(preds)), 2))
     if not pairs: return 0.0
     return float(np.mean([(preds[i] != preds[j]).float().mean().item() for i, j in pairs]))
 
-def pairwise_kl(member_probs:list, eps:float=1e-12)->float:
+def pairwise_kl(member_probs:list, # each member's class probabilities (N, C)
+                eps:float=1e-12,   # floor of the probabilities inside the log
+               )->float:
     "Mean over ordered member pairs (i != j) and examples of KL(p_i || p_j), in nats."
     logs = [p.clamp_min(eps).log() for p in member_probs]
     pairs = list(itertools.permutations(range(len(logs)), 2))

@@ -45,7 +45,8 @@ def _like(d:dict, items)->dict:
     if hasattr(d, '_metadata'): out._metadata = d._metadata
     return out
 
-def to_plain(v):
+def to_plain(v, # a value: tensors, dataclasses, containers, numbers, strings
+            ):
     "`v` as plain values: dataclasses become dicts tagged `'__type__'`, tensors go to the CPU, numpy scalars to Python."
     if isinstance(v, torch.Tensor): return v.detach().cpu()
     if isinstance(v, np.generic): return v.item()

@@ -45,7 +45,10 @@ def simulate_updates(n_edges:int,           # Lambda: edges of an architecture
     return float(per_ens.mean()), float(per_ens.std(ddof=1) / np.sqrt(n_ensembles))
 
 # %% ../nbs/12_theorem.ipynb #421c0a6f
-def update_counts(trained:Arch, ensemble:list, target:Arch)->tuple:
+def update_counts(trained:Arch,  # the architecture trained at this iteration
+                  ensemble:list, # the ensemble's architectures
+                  target:Arch,   # alpha*
+                 )->tuple:
     "Edges of the ensemble that `trained` has: (all of them, only those also in the target)."
     t, star = set(trained.edges), set(target.edges)
     return sum(len(set(m.edges) & t) for m in ensemble), sum(len(set(m.edges) & t & star) for m in ensemble)
@@ -62,7 +65,10 @@ class EdgeUpdateCountCB(Callback):
         if self.ensemble: row['m'], row['m_star'] = update_counts(a, self.ensemble, self.target)
         self.log.append(row)
 
-def measured_updates(log:list, ensemble:list, target:Arch)->dict:
+def measured_updates(log:list,      # `EdgeUpdateCountCB.log` of a hypernetwork training
+                     ensemble:list, # the ensemble's architectures
+                     target:Arch,   # alpha*
+                    )->dict:
     "Mean count per iteration over a training log, for an ensemble known after training."
     c = np.array([update_counts(r['arch'], ensemble, target) for r in log], dtype=float)
     return {'m': float(c[:, 0].mean()), 'm_star': float(c[:, 1].mean()), 'iters': len(log), 'n': len(ensemble)}
