@@ -9,6 +9,10 @@ architecture shares with alpha*(seed). The criterion of issue 15: the mean dista
 It prints, per value: the mean distance, the runs that reached lambda exactly and the shared edges per run; it writes
 the same as `<out>.json` (with the commit, the machine and the seconds) and `<out>.md`.
 
+Its runs behind the preset's value (this 2-core AMD EPYC): `figures/quick/reg_a_lr_sweep_1600.json` (the defaults, when
+`quick` had 1,600 images: 0.1 chosen) and `figures/quick/reg_a_lr_sweep.json` (`--values 0.1,0.2,0.3,0.5` at 1,200
+images: 0.3 chosen, the smallest step with which all 9 searches reached lambda).
+
 alpha*(seed) is searched once per seed and kept in the store at `--cache_dir` (default: a fresh temporary folder), which
 the workers share (the store locks each entry: one process computes it, the others wait and read it).
 """
