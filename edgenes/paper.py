@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -283,21 +283,48 @@ def _env(**kw):
             else: os.environ[k] = v
 
 # %% ../nbs/14_paper.ipynb #bc490bd3
-def _run_items(keys:list, blocked:dict, preset:str, out_dir:str, timeout:int, workers:int, **params)->list:
-    "Run the notebooks (`workers` at a time), skipping those whose artifacts failed; print a line for each."
+class _Notebooks:
+    """The batch's paper notebooks, `workers` at a time (threads, each driving a papermill kernel). Each starts once every
+    artifact it reads is there: with `--workers K` beside the artifacts still computing, so that the cores are not left
+    idle while the plan's last long tasks run; held until the plan is done otherwise (in process, Slurm). An item whose
+    artifact failed is skipped, naming it."""
+    def __init__(self, tasks:list, keys:list, workers:int, run, held:bool):
+        self.keys, self.run, self.held, self.blocked, self.futures = keys, run, held, {}, {}
+        self.need = {k: {t.id for t in tasks if k in t.items} for k in keys}
+        self.ex = ThreadPoolExecutor(max(1, min(workers, len(keys))))
+        for k in keys: self._start(k)
+    def _start(self, k):
+        if not self.held and not self.need[k] and k not in self.futures and k not in self.blocked:
+            self.futures[k] = self.ex.submit(self.run, k)
+    def result(self, r:dict):
+        "A task's result: start the items it completes, block those it failed."
+        for k in self.keys:
+            if r['id'] not in self.need[k]: continue
+            if r['status'] == 'ok': self.need[k].discard(r['id']); self._start(k)
+            else: self.blocked.setdefault(k, f"artifact {r['id']!r} {r['status']}: {r.get('error', '')}")
+    def finish(self)->list:
+        "Start what is held, wait for every notebook; one result per item, in the batch's order."
+        self.held = False
+        for k in self.keys: self._start(k)
+        skip = lambda k, why: {'item': k, 'status': 'skipped', 'seconds': 0., 'log': '-', 'outputs': [], 'error': why}
+        try: return [skip(k, self.blocked[k]) if k in self.blocked else self.futures[k].result() if k in self.futures
+                     else skip(k, f'artifacts it reads were not computed: {sorted(self.need[k])}') for k in self.keys]
+        finally: self.ex.shutdown()
+
+def _run_one(preset:str, out_dir:str, timeout:int, **params):
+    "A function running one item's notebook (a failure becomes its result) and printing a line for it."
     def one(k):
-        if k in blocked: return {'item': k, 'status': 'skipped', 'seconds': 0., 'log': '-', 'outputs': [], 'error': blocked[k]}
         try: r = run_item(k, preset, out_dir, timeout or None, **params)
         except Exception as e: r = {'item': k, 'status': 'failed', 'error': f'{type(e).__name__}: {e}', 'seconds': 0., 'log': '-', 'outputs': []}
         print(f"  {k}: {r['status']} in {r['seconds']:.0f} s" + (f"  {r['error']}" if 'error' in r else ''), flush=True)
         return r
-    with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as ex: return list(ex.map(one, keys))
+    return one
 
-def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool, slurm:dict|None=None)->list:
+def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool, slurm:dict|None=None, on_result=None)->list:
     if executor == 'slurm':
         from edgenes.cluster import run_slurm     # helper module for Slurm clusters (submitit), imported only here
         return run_slurm(spec, tasks, **(slurm or {}))
-    return execute(spec, tasks, workers, estimate(spec, tasks) if progress else None, progress)
+    return execute(spec, tasks, workers, estimate(spec, tasks) if progress else None, progress, on_result)
 
 # %% ../nbs/14_paper.ipynb #ba580049
 @call_parse
@@ -325,7 +352,7 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | medium | paper
                       mem_gb:float=8.,        # slurm: memory per job, GB
                       array_limit:int=32,     # slurm: jobs queued or running at once, at most
                       slurm_folder:str='slurm'): # slurm: the jobs' scripts, stdout and stderr, in slurm_folder/<job id>/
-    "Regenerate the paper's tables and figures: compute the plan of artifacts, then run the notebooks in nbs/paper/, which only read."
+    "Regenerate the paper's tables and figures: compute the plan of artifacts and run the notebooks in nbs/paper/, which only read (each once its artifacts are there)."
     keys = [k.strip() for k in only.split(',') if k.strip()] or list(PAPER)
     bad = [k for k in keys if k not in PAPER]
     if bad: raise SystemExit(f"edgenes-reproduce: unknown item(s) {bad}; valid: {', '.join(PAPER)}")
@@ -347,22 +374,25 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | medium | paper
     except (ValueError, TypeError, OSError) as e: raise SystemExit(f'edgenes-reproduce: {e}')
     if plan: print_plan(spec, tasks, keys, workers); return
     entries = len(list(root.rglob('*.pt'))) if root.exists() else 0
-    print(f'computing the plan: {len(tasks)} artifacts ({executor}, {workers} worker(s)) ...', flush=True)
+    overlap = executor == 'local' and workers > 1      # the notebooks start beside the plan's last artifacts
+    print(f"computing the plan: {len(tasks)} artifacts ({executor}, {workers} worker(s)); the notebooks at preset {P.name} "
+          f"(read-only store) {'start as soon as what they read is there' if overlap else 'follow'} ...", flush=True)
     slurm = dict(partition=partition or None, gpus=gpus, cpus=cpus, time_min=time_min, mem_gb=mem_gb, array_limit=array_limit,
                  folder=slurm_folder)
-    try: done = _compute(spec, tasks, executor, workers, progress, slurm)
+    params = dict(cache_dir=cache_dir, **({'overrides': overrides} if overrides else {}))
+    # the notebooks' kernels read these; the artifacts' workers and jobs build their experiments from `spec`, not from them
+    env = dict(EDGENES_READ_ONLY='1', EDGENES_DEVICE=device or None)
+    nbs = _Notebooks(tasks, keys, workers, _run_one(preset, out_dir, timeout, **params), held=not overlap)
+    try:
+        with _env(**env) if overlap else nullcontext(): done = _compute(spec, tasks, executor, workers, progress, slurm, nbs.result if overlap else None)
     except (ValueError, RuntimeError) as e:              # Slurm missing or a bad setting: said before anything is submitted
+        nbs.ex.shutdown()
         if executor != 'slurm': raise
         raise SystemExit(f'edgenes-reproduce: {e}')
     t_plan = time.perf_counter() - t0
-    blocked = {}
-    for t, r in zip(tasks, done):
-        for k in t.items if r['status'] != 'ok' else ():
-            blocked.setdefault(k, f"artifact {t.id!r} {r['status']}: {r.get('error', '')}")
-    print(f'running the notebooks at preset {P.name} (read-only store) ...', flush=True)
-    params = dict(cache_dir=cache_dir, **({'overrides': overrides} if overrides else {}))
-    with _env(EDGENES_READ_ONLY='1', EDGENES_DEVICE=device or None):
-        results = _run_items(keys, blocked, preset, out_dir, timeout, workers, **params)
+    with _env(**env):
+        for r in done: nbs.result(r)
+        results = nbs.finish()
     n = {s: sum(r['status'] == s for r in done) for s in ('ok', 'failed', 'skipped')}
     art = {'tasks': len(tasks), 'computed': sum(r.get('computed', 0) for r in done), 'hits': sum(bool(r.get('hit')) for r in done),
            'failed': n['failed'], 'skipped': n['skipped'], 'seconds': t_plan, 'executor': executor, 'workers': workers}

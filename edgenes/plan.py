@@ -393,6 +393,17 @@ def _check(tasks:list):
         seen.add(t.id)
 
 # %% ../nbs/23_plan.ipynb #2aeccf8c
+def _priority(spec:RunSpec, tasks:list)->dict:
+    """Each task's upward rank: its estimated seconds (`model_seconds`) plus those of its slowest chain of dependants.
+    Workers start the ready task of highest rank first (list scheduling by upward rank), so that the longest chain,
+    such as search -> hypernetwork -> retrainings -> joint ensemble -> attack, is not the one left to run alone at the end."""
+    exp, kids = spec.experiment(read_only=True), {t.id: [] for t in tasks}
+    for t in tasks:
+        for d in t.deps: kids[d].append(t.id)
+    rank = {}
+    for t in reversed(tasks): rank[t.id] = model_seconds(exp, t) + max((rank[k] for k in kids[t.id]), default=0.)
+    return rank
+
 def _with_workers(spec:RunSpec, tasks:list, rep:_Report, workers:int)->dict:
     ctx, gpus = mp.get_context('spawn'), _gpu_ids(spec)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
@@ -402,7 +413,8 @@ def _with_workers(spec:RunSpec, tasks:list, rep:_Report, workers:int)->dict:
             q = ctx.Queue()
             for i in range(workers): q.put(gpus[i % len(gpus)])
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(max(1, cores // workers), q))
-    res, todo, running, tries, ex = {}, list(tasks), {}, {}, pool()
+    rank = _priority(spec, tasks); order = lambda t: -rank[t.id]
+    res, todo, running, tries, ex = {}, sorted(tasks, key=order), {}, {}, pool()
     try:
         while todo or running:
             for t in list(todo):
@@ -428,7 +440,7 @@ def _with_workers(spec:RunSpec, tasks:list, rep:_Report, workers:int)->dict:
             if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                 for f, (t, _) in running.items(): todo.insert(0, t)
                 running.clear(); ex.shutdown(cancel_futures=True); ex = pool()
-                todo.sort(key=[x.id for x in tasks].index)
+                todo.sort(key=order)
     finally: ex.shutdown(cancel_futures=True)
     return res
 
@@ -438,11 +450,16 @@ def execute(spec:RunSpec,         # the batch
             workers:int=1,        # 1: in this process; K > 1: K worker processes
             estimates:list|None=None, # `estimate`'s lines, for the time left in the progress lines
             progress:bool|None=None,  # progress over the tasks (None: `spec.progress`)
+            on_result=None,           # called with each task's result as it ends (e.g. to start what needs it)
            )->list:
     "Compute the plan's artifacts locally; one result per task, in plan order (status ok | failed | skipped)."
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     _check(tasks)
     rep = _Report(tasks, estimates, spec.progress if progress is None else progress, workers)
+    if on_result is not None:
+        report = rep.done
+        def done(r): report(r); on_result(r)
+        rep.done = done
     res = _in_process(spec, tasks, rep) if workers == 1 else _with_workers(spec, tasks, rep, workers)
     return [res[t.id] for t in tasks]
 
