@@ -349,8 +349,9 @@ def _gpu_ids(spec:RunSpec)->list:
 # %% ../nbs/23_plan.ipynb #085f2b98
 class _Report:
     "Progress over the tasks: a tqdm bar in a terminal, else plain lines; the time left from the estimates."
-    def __init__(self, tasks:list, est:list|None, on:bool, workers:int):
+    def __init__(self, tasks:list, est:list|None, on:bool, workers:int, on_result=None):
         self.n, self.k, self.on, self.workers, self.bar, self.t0 = len(tasks), 0, on, workers, None, time.perf_counter()
+        self.on_result = on_result
         self.est = {e['id']: e['seconds'] for e in est or []}
         self.spent = self.guessed = 0.
     def left(self)->float|None:
@@ -372,6 +373,7 @@ class _Report:
         elif self.on or r['status'] != 'ok' or not r.get('hit'):
             left = f', about {self.left():.0f} s left' if self.on and self.left() is not None else ''
             print(f"[{self.k}/{self.n}] {r['id']}: {what}{left}", flush=True)
+        if self.on_result is not None: self.on_result(r)
 
 # %% ../nbs/23_plan.ipynb #3f70b96c
 def _blocked(t:Task, res:dict)->str|None: return next((d for d in t.deps if d in res and res[d]['status'] != 'ok'), None)
@@ -455,11 +457,7 @@ def execute(spec:RunSpec,         # the batch
     "Compute the plan's artifacts locally; one result per task, in plan order (status ok | failed | skipped)."
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     _check(tasks)
-    rep = _Report(tasks, estimates, spec.progress if progress is None else progress, workers)
-    if on_result is not None:
-        report = rep.done
-        def done(r): report(r); on_result(r)
-        rep.done = done
+    rep = _Report(tasks, estimates, spec.progress if progress is None else progress, workers, on_result)
     res = _in_process(spec, tasks, rep) if workers == 1 else _with_workers(spec, tasks, rep, workers)
     return [res[t.id] for t in tasks]
 
