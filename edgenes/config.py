@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #dc1872af
 from __future__ import annotations
-import dataclasses, importlib, os, random, platform, warnings
+import dataclasses, importlib, os, random, platform, sys, warnings
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 import numpy as np
@@ -157,6 +157,13 @@ def precision_settings()->dict:
             'matmul_precision': torch.get_float32_matmul_precision(),
             'cublas_workspace': os.environ.get('CUBLAS_WORKSPACE_CONFIG')}
 
+def _deterministic_algorithms(on:bool):
+    "torch.use_deterministic_algorithms(on) without importing TorchInductor (what that import costs: nbs/00_config.ipynb)."
+    if not hasattr(torch._C, '_set_deterministic_algorithms'): return torch.use_deterministic_algorithms(on)   # another torch
+    torch._C._set_deterministic_algorithms(on, warn_only=False)
+    os.environ['TORCHINDUCTOR_DETERMINISTIC'] = '1' if on else '0'     # read by torch._inductor.config when imported
+    if 'torch._inductor.config' in sys.modules: sys.modules['torch._inductor.config'].deterministic = on
+
 def set_determinism(on:bool=True, # True: deterministic kernels, no autotuning, no TF32; False: PyTorch's defaults
                    )->dict:
     "Switch torch's deterministic mode on or off (call it before any CUDA work); returns `precision_settings()`."
@@ -166,7 +173,7 @@ def set_determinism(on:bool=True, # True: deterministic kernels, no autotuning, 
             warnings.warn("CUBLAS_WORKSPACE_CONFIG is set after CUDA was initialised: cuBLAS may stay non-deterministic "
                           "in this process; call set_determinism(True) (or a run with deterministic=True) before any CUDA work")
         os.environ['CUBLAS_WORKSPACE_CONFIG'] = ':4096:8'
-    torch.use_deterministic_algorithms(on)
+    _deterministic_algorithms(on)
     torch.backends.cudnn.deterministic = on
     torch.backends.cudnn.benchmark = False                  # PyTorch's default, and needed for determinism
     torch.backends.cuda.matmul.allow_tf32 = False           # PyTorch's default since 1.12
