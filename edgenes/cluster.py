@@ -49,6 +49,11 @@ def check_tasks(tasks:list, # objects with `id` and `deps` (an `edgenes.plan.Tas
     return tasks
 
 # %% ../nbs/24_cluster.ipynb #83a05b91
+def _done(done, task)->bool:
+    "done(task), with a failure to tell read as not done (the job then computes it, or says what is wrong)."
+    try: return bool(done(task))
+    except Exception: return False
+
 def drive(tasks:list,          # objects with `id` and `deps`, in dependency order (`check_tasks`)
           submit,              # submit(task) -> a handle
           poll,                # poll(list of handles) -> {handle: 'running' | 'ok' | 'failed'}
@@ -56,9 +61,10 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
           retries:int=1,       # resubmissions of a failed task
           poll_s:float=1.,     # seconds between polls
           log=print,           # called with one line per event
+          done=None,           # done(task) -> True when its result is already there: counted ok, no job
          )->dict:
     "Run `tasks` in dependency order, at most `array_limit` at once, resubmitting a failed one `retries` times."
-    ids, ok, failed, running, tries, most = {t.id for t in check_tasks(tasks)}, set(), {}, {}, {}, 0
+    ids, ok, failed, running, tries, most, reused = {t.id for t in check_tasks(tasks)}, set(), {}, {}, {}, 0, set()
     queue = list(tasks)
     while queue or running:
         for t in list(queue):
@@ -66,7 +72,10 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
             if bad := [d for d in t.deps if d in failed]:
                 queue.remove(t); failed[t.id] = f'not run: it needs {bad[0]}, which failed'; log(f'{t.id}: {failed[t.id]}')
             elif all(d in ok or d not in ids for d in t.deps):
-                queue.remove(t); h = submit(t); running[h] = t; tries.setdefault(t.id, []).append(h)
+                queue.remove(t)
+                if done is not None and _done(done, t):      # tasks come in dependency order: its dependants see it this pass
+                    ok.add(t.id); reused.add(t.id); log(f'{t.id}: already there, no job ({len(ok)}/{len(tasks)})')
+                else: h = submit(t); running[h] = t; tries.setdefault(t.id, []).append(h)
         most = max(most, len(running))
         if not running: break
         time.sleep(poll_s)
@@ -76,7 +85,8 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
             if st == 'ok': ok.add(t.id); log(f'{t.id}: done ({len(ok)}/{len(tasks)})')
             elif len(tries[t.id]) <= retries: queue.insert(0, t); log(f'{t.id}: {h} died, resubmitting')
             else: failed[t.id] = f'died {len(tries[t.id])} times'; log(f'{t.id}: {h} died again, giving up')
-    return {'ok': [t.id for t in tasks if t.id in ok], 'failed': failed, 'handles': tries, 'most_in_flight': most}
+    return {'ok': [t.id for t in tasks if t.id in ok], 'failed': failed, 'handles': tries, 'most_in_flight': most,
+            'reused': [t.id for t in tasks if t.id in reused]}
 
 # %% ../nbs/24_cluster.ipynb #01079d19
 class TaskJob:
@@ -154,6 +164,8 @@ def _record(task, r:dict, jobs:dict, results:dict, states:dict)->dict:
     "The task's record for `run_slurm`: what `run_task` returned, or why it failed or was skipped."
     ids = r['handles'].get(task.id, [])
     base = {'id': task.id, 'kind': getattr(task, 'kind', None), 'jobs': ids}
+    if task.id in r['ok'] and not ids:                                # already in the store: no job
+        return {**base, 'status': 'ok', 'seconds': 0., 'hit': True, 'computed': 0}
     if task.id in r['ok']:
         out = results[ids[-1]]
         res = out['result'] if isinstance(out['result'], dict) else {'result': out['result']}
@@ -178,6 +190,7 @@ def run_slurm(spec,                    # the batch's settings (`edgenes.plan.Run
               extra:dict|None=None,    # further sbatch options, e.g. {'account': 'mylab'}
               run=None,                # what a job runs, run(spec, task) (None: edgenes.plan.run_task)
               log=print,               # one line per event
+              done=None,               # done(task) -> True when its artifact is already there: no job (see `drive`)
              )->list:                  # one record per task, in order
     "Compute the plan's artifacts as Slurm jobs through submitit: one per task, dependencies honoured, dead jobs resubmitted."
     params = slurm_params(partition, gpus, cpus, time_min, mem_gb, extra)
@@ -192,12 +205,12 @@ def run_slurm(spec,                    # the batch's settings (`edgenes.plan.Run
         j = ex.submit(job, spec, task); jobs[j.job_id] = j
         log(f'{task.id}: submitted as Slurm job {j.job_id}'); return j.job_id
     log(f'{len(tasks)} artifacts as Slurm jobs, at most {array_limit} at once; logs in {Path(folder).resolve()}/<job id>/')
-    try: r = drive(tasks, submit, _poller(jobs, results, states, sacct_s), array_limit, retries, poll_s, log)
+    try: r = drive(tasks, submit, _poller(jobs, results, states, sacct_s), array_limit, retries, poll_s, log, done)
     except BaseException:
         out = [i for i, j in jobs.items() if not j.paths.result_pickle.exists()]
         if out: _slurm('scancel', *out); log(f"cancelled the jobs in flight: {' '.join(out)} (their epoch checkpoints stay in the store)")
         raise
     recs = [_record(t, r, jobs, results, states) for t in tasks]
     log(f"Slurm: {len(r['ok'])} of {len(tasks)} artifacts done in {time.time() - t0:.0f} s, {len(jobs)} jobs, "
-        f"at most {r['most_in_flight']} at once" + (f"; {len(r['failed'])} failed or not run" if r['failed'] else ''))
+        f"at most {r['most_in_flight']} at once" + (f", {len(r['reused'])} already in the store" if r['reused'] else '') + (f"; {len(r['failed'])} failed or not run" if r['failed'] else ''))
     return recs

@@ -55,17 +55,11 @@ def cluster(tmp_path_factory):
         else: os.environ['SLURM_CONF'] = old
 
 
-def _secs(t:str)->float:
-    "Seconds of a sacct time, [DD-][HH:]MM:SS[.mmm]."
-    d, _, t = t.rpartition('-'); parts = [float(x) for x in t.split(':')]
-    while len(parts) < 3: parts.insert(0, 0.)
-    return (int(d) if d else 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
-
 def jobs_cpu()->str:
     "How many jobs the cluster ran, their CPU seconds (sacct TotalCPU) and their wall-clock seconds."
     r = subprocess.run(['sacct', '-a', '-n', '-P', '-S', '2000-01-01', '-o', 'JobID,TotalCPU,Elapsed'], capture_output=True, text=True)
     rows = [l.split('|')[1:] for l in r.stdout.splitlines() if l and '.' not in l.split('|')[0]]   # jobs (with -X, TotalCPU reads 0)
-    return f"{len(rows)} jobs, {sum(_secs(c) for c, _ in rows):.0f} CPU-s, {sum(_secs(e) for _, e in rows):.0f} s of job wall-clock"
+    return f"{len(rows)} jobs, {sum(slurm_cluster.sacct_seconds(c) for c, _ in rows):.0f} CPU-s, {sum(slurm_cluster.sacct_seconds(e) for _, e in rows):.0f} s of job wall-clock"
 
 
 def sacct(*ids)->dict:

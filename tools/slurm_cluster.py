@@ -23,6 +23,13 @@ ORDER = ('munged', 'mariadbd', 'slurmdbd', 'slurmctld', 'slurmd')   # start orde
 CLUSTER, PARTITION = 'edgenes', 'debug'
 
 
+def sacct_seconds(t:str)->float:
+    "Seconds of a time as sacct prints it (TotalCPU, Elapsed): [DD-][HH:]MM:SS[.mmm]."
+    d, _, t = t.rpartition('-'); parts = [float(x) for x in t.split(':')]
+    while len(parts) < 3: parts.insert(0, 0.)
+    return (int(d) if d else 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
 def missing_packages()->list:
     "The Debian packages of the cluster that are not installed."
     return [p for p, path in PACKAGES.items() if not Path(path).exists()]
