@@ -9,7 +9,8 @@ then with `--workers K` (each worker sets torch.set_num_threads(max(1, cores // 
 started as soon as its artifacts are there). Don't run
 it beside other heavy work: it prints the load average before each run. It prints, for each run, the wall-clock of the
 command, of its plan and of the notebooks that ran after it (from the batch's log, figures/<preset>/batches.jsonl), the
-CPU-seconds of the command and its children, and the ratio; `--json` also records the commit and the CPU model.
+CPU-seconds of the command and its children, and the ratio; `--json` also records the commit and the CPU model, and keeps
+the earlier measurements of that file under `history` (the run-to-run spread on this machine is several seconds).
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -52,5 +53,9 @@ if __name__ == '__main__':
         commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=Path(__file__).resolve().parents[1],
                                 capture_output=True, text=True).stdout.strip()
         model = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.machine())
-        Path(a.json).write_text(json.dumps({'preset': a.preset, 'runs': rows, 'ratio': ratio, 'cores': os.cpu_count(), 'machine': model,
-                                            'commit': commit}, indent=1))
+        rec = {'preset': a.preset, 'runs': rows, 'ratio': ratio, 'cores': os.cpu_count(), 'machine': model, 'commit': commit}
+        brief = lambda r: {'commit': r['commit'], 'machine': r['machine'], 'preset': r['preset'], 'ratio': r['ratio'],
+                           'wall_seconds': [x['wall_seconds'] for x in r['runs']], 'workers': [x['workers'] for x in r['runs']]}
+        old = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else None   # earlier measurements stay, in order
+        rec['history'] = (old.get('history') or [brief(old)] if old else []) + [brief(rec)]
+        Path(a.json).write_text(json.dumps(rec, indent=1))
