@@ -49,10 +49,10 @@ def check_tasks(tasks:list, # objects with `id` and `deps` (an `edgenes.plan.Tas
     return tasks
 
 # %% ../nbs/24_cluster.ipynb #83a05b91
-def _done(done, task)->bool:
-    "done(task), with a failure to tell read as not done (the job then computes it, or says what is wrong)."
-    try: return bool(done(task))
-    except Exception: return False
+def _look(look, task)->dict:
+    "look(task), with a failure to tell read as 'missing' (the job then computes it, or says what is wrong)."
+    try: return look(task)
+    except Exception: return {'state': 'missing', 'key': None}
 
 def drive(tasks:list,          # objects with `id` and `deps`, in dependency order (`check_tasks`)
           submit,              # submit(task) -> a handle
@@ -61,10 +61,10 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
           retries:int=1,       # resubmissions of a failed task
           poll_s:float=1.,     # seconds between polls
           log=print,           # called with one line per event
-          done=None,           # done(task) -> True when its result is already there: counted ok, no job
+          look=None,           # look(task) -> {'state': 'cached' | 'empty' | 'missing', 'key': ...} (`edgenes.plan.probe`)
          )->dict:
     "Run `tasks` in dependency order, at most `array_limit` at once, resubmitting a failed one `retries` times."
-    ids, ok, failed, running, tries, most, reused = {t.id for t in check_tasks(tasks)}, set(), {}, {}, {}, 0, set()
+    ids, ok, failed, running, tries, most, reused, keys = {t.id for t in check_tasks(tasks)}, set(), {}, {}, {}, 0, set(), {}
     queue = list(tasks)
     while queue or running:
         for t in list(queue):
@@ -72,16 +72,17 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
             if bad := [d for d in t.deps if d in failed]:
                 queue.remove(t); failed[t.id] = f'not run: it needs {bad[0]}, which failed'; log(f'{t.id}: {failed[t.id]}')
             elif all(d in ok or d not in ids for d in t.deps):
-                queue.remove(t)
-                if done is not None and _done(done, t):      # tasks come in dependency order: its dependants see it this pass
-                    ok.add(t.id); reused.add(t.id); log(f'{t.id}: already there, no job ({len(ok)}/{len(tasks)})')
-                else: h = submit(t); running[h] = t; tries.setdefault(t.id, []).append(h)
+                pr = _look(look, t) if look is not None else {'state': 'missing', 'key': None}
+                if pr['state'] in ('cached', 'empty'):      # tasks come in dependency order: its dependants see it this pass
+                    queue.remove(t); ok.add(t.id); reused.add(t.id); log(f'{t.id}: already there, no job ({len(ok)}/{len(tasks)})')
+                elif pr.get('key') is None or pr['key'] not in keys.values():   # else its twin's job is computing it: wait
+                    queue.remove(t); h = submit(t); running[h] = t; keys[h] = pr.get('key'); tries.setdefault(t.id, []).append(h)
         most = max(most, len(running))
         if not running: break
         time.sleep(poll_s)
         for h, st in poll(list(running)).items():
             if st == 'running': continue
-            t = running.pop(h)
+            t = running.pop(h); keys.pop(h, None)
             if st == 'ok': ok.add(t.id); log(f'{t.id}: done ({len(ok)}/{len(tasks)})')
             elif len(tries[t.id]) <= retries: queue.insert(0, t); log(f'{t.id}: {h} died, resubmitting')
             else: failed[t.id] = f'died {len(tries[t.id])} times'; log(f'{t.id}: {h} died again, giving up')
@@ -190,7 +191,7 @@ def run_slurm(spec,                    # the batch's settings (`edgenes.plan.Run
               extra:dict|None=None,    # further sbatch options, e.g. {'account': 'mylab'}
               run=None,                # what a job runs, run(spec, task) (None: edgenes.plan.run_task)
               log=print,               # one line per event
-              done=None,               # done(task) -> True when its artifact is already there: no job (see `drive`)
+              look=None,               # look(task) -> where its artifact stands (`edgenes.plan.probe`; see `drive`)
              )->list:                  # one record per task, in order
     "Compute the plan's artifacts as Slurm jobs through submitit: one per task, dependencies honoured, dead jobs resubmitted."
     params = slurm_params(partition, gpus, cpus, time_min, mem_gb, extra)
@@ -205,7 +206,7 @@ def run_slurm(spec,                    # the batch's settings (`edgenes.plan.Run
         j = ex.submit(job, spec, task); jobs[j.job_id] = j
         log(f'{task.id}: submitted as Slurm job {j.job_id}'); return j.job_id
     log(f'{len(tasks)} artifacts as Slurm jobs, at most {array_limit} at once; logs in {Path(folder).resolve()}/<job id>/')
-    try: r = drive(tasks, submit, _poller(jobs, results, states, sacct_s), array_limit, retries, poll_s, log, done)
+    try: r = drive(tasks, submit, _poller(jobs, results, states, sacct_s), array_limit, retries, poll_s, log, look)
     except BaseException:
         out = [i for i, j in jobs.items() if not j.paths.result_pickle.exists()]
         if out: _slurm('scancel', *out); log(f"cancelled the jobs in flight: {' '.join(out)} (their epoch checkpoints stay in the store)")

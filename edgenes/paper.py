@@ -320,15 +320,15 @@ def _run_one(preset:str, out_dir:str, timeout:int, **params):
         return r
     return one
 
-def _in_store(spec:RunSpec, task)->bool:
-    "Whether `task`'s artifact is already in the store (another task of the plan made it): no Slurm job for it."
-    try: return probe(spec, task)['state'] in ('cached', 'empty')
+def _look(spec:RunSpec, task)->dict:
+    "`probe(spec, task)` for the Slurm driver: no job for an artifact another task made, or is making."
+    try: return probe(spec, task)
     finally: spec.experiment(read_only=True).cache.mem.clear()   # the driver keeps no entries in memory
 
 def _compute(spec:RunSpec, tasks:list, executor:str, workers:int, progress:bool, slurm:dict|None=None, on_result=None)->list:
     if executor == 'slurm':
         from edgenes.cluster import run_slurm     # helper module for Slurm clusters (submitit), imported only here
-        return run_slurm(spec, tasks, done=lambda t: _in_store(spec, t), **(slurm or {}))
+        return run_slurm(spec, tasks, look=lambda t: _look(spec, t), **(slurm or {}))
     return execute(spec, tasks, workers, estimate(spec, tasks) if progress else None, progress, on_result)
 
 # %% ../nbs/14_paper.ipynb #ba580049
