@@ -2,13 +2,15 @@
 tools/slurm_cluster.py in a folder of this session (its Debian packages installed when missing, as root) and stopped
 by its process ids at the end.
 
-(a) The smoke batch at seed 0 through Slurm gives the tables of the same batch computed in process;
+(a) One item of the smoke batch (ITEMS) at seed 0 through Slurm gives the table of the same batch computed in process;
 (b) `sacct` lists one job per artifact, each COMPLETED (submitit reads these states: with no accounting it would
     see UNKNOWN);
 (c) a job cancelled with `scancel` after its first epoch checkpoint is resubmitted, goes on from that checkpoint
     (its log starts at a later epoch) and gives the uninterrupted result.
 Cost: the batch is one item (see ITEMS) and runs one job at a time (--array_limit 1), so that it takes one core
-beside the other tests."""
+beside the other tests. The whole smoke batch through Slurm, checked against the whole batch in process, is
+benchmarks/slurm_batch.py (record figures/bench/slurm_batch.json): at one job per artifact, each job spends about 5
+CPU-seconds starting Python, torch and TorchDynamo, and the whole batch costs more than the test command has."""
 import os, re, resource, socket, subprocess, sys, threading, time
 from pathlib import Path
 import pandas as pd
@@ -21,9 +23,10 @@ import slurm_cluster  # noqa: E402
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 # One item: 2 artifacts (a search, then the hypernetwork trained against it: a dependency the jobs must honour), so
-# 2 jobs. With theorem1 too (three retrainings more) it was 5 jobs and 206 s of the test command's wall-clock; every
-# item but fig4_1 (its t-test needs two seeds) at seed 0 is 51 jobs: measured 468 CPU-s of jobs (of each, about 4 CPU-s
-# import torch and edgenes) and 536 s on this 2-core machine, more than the test command has.
+# 2 jobs. With theorem1 too (three retrainings more) it was 5 jobs and 206 s of the test command's wall-clock. The whole
+# smoke batch is 76 jobs: 571 CPU-s of jobs (about 5.7 each to start Python, torch and TorchDynamo) and 414 s on this
+# 2-core machine with nothing beside it (benchmarks/slurm_batch.py, figures/bench/slurm_batch.json), more than the test
+# command has.
 ITEMS = ['fig3_1']
 
 
