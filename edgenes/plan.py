@@ -24,8 +24,8 @@ from .experiments import deviations
 __all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'STEP_SPEEDUP', 'GPU_COST', 'MissingArtifact', 'PlanStore',
            'RunSpec', 'EpochProgressCB', 'method_candidates', 'make_search', 'make_regularised', 'make_hypernet',
            'make_retrain_regularised', 'make_retrain_hypernet', 'make_retrain_deviation', 'make_retrain_candidate',
-           'make_ensemble', 'make_attack', 'Task', 'probe', 'make_plan', 'run_task', 'execute', 'measured',
-           'model_seconds', 'estimate', 'gpu_seconds']
+           'make_ensemble', 'make_attack', 'Task', 'probe', 'make_plan', 'run_task', 'worker_threads', 'execute',
+           'measured', 'model_seconds', 'estimate', 'gpu_seconds']
 
 # %% ../nbs/23_plan.ipynb #ec3b2c40
 class MissingArtifact(LookupError):
@@ -346,6 +346,14 @@ def _gpu_ids(spec:RunSpec)->list:
     ids = [i.strip() for i in vis.split(',') if i.strip()] if vis else [str(i) for i in range(torch.cuda.device_count())]
     return ids if len(ids) > 1 else []
 
+# %% ../nbs/23_plan.ipynb #5e0c1a27
+def worker_threads(workers:int, # worker processes sharing this machine's cores
+                  )->int:
+    "PyTorch threads of each of `workers` worker processes: the cores this process may use, shared out (at least 1)."
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return max(1, cores // workers)
+
 # %% ../nbs/23_plan.ipynb #085f2b98
 class _Report:
     "Progress over the tasks: a tqdm bar in a terminal, else plain lines; the time left from the estimates."
@@ -408,13 +416,12 @@ def _priority(spec:RunSpec, tasks:list)->dict:
 
 def _with_workers(spec:RunSpec, tasks:list, rep:_Report, workers:int)->dict:
     ctx, gpus = mp.get_context('spawn'), _gpu_ids(spec)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     def pool():
         q = None
         if gpus:
             q = ctx.Queue()
             for i in range(workers): q.put(gpus[i % len(gpus)])
-        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(max(1, cores // workers), q))
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(worker_threads(workers), q))
     rank = _priority(spec, tasks); order = lambda t: -rank[t.id]
     res, todo, running, tries, ex = {}, sorted(tasks, key=order), {}, {}, pool()
     try:

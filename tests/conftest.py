@@ -1,5 +1,6 @@
 "Shared fixtures: a tiny split of the embedded data, fast enough for many searches; the smoke batch (not through Slurm)."
 import fcntl, json, os, shutil, signal, subprocess, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 import pytest
 from edgenes.data import load_embedded, make_splits
@@ -14,6 +15,16 @@ def tiny_splits(embedded):
     return make_splits(embedded, seed=0, valid_frac=0.1, n_train=300)
 
 TINY = dict(C=4, search_epochs=3, search_bs=32, a_lr=3e-3)
+
+
+@contextmanager
+def torch_threads(n:int):
+    """PyTorch's threads set to `n` inside the block: a sum split over threads adds in another order, so a result computed
+    in this process is compared with one from a worker process or a Slurm job at that process's thread count."""
+    import torch
+    old = torch.get_num_threads(); torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
 
 def pytest_configure(config):

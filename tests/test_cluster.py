@@ -20,6 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 import slurm_cluster  # noqa: E402
+from conftest import torch_threads  # noqa: E402
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 # One item: 2 artifacts (a search, then the hypernetwork trained against it: a dependency the jobs must honour), so
@@ -109,7 +110,7 @@ def test_cancelled_job_resumes(cluster, tmp_path):
     epochs = [int(e) for e in re.findall(r'epoch (\d+)/3', log)]
     assert epochs and epochs[-1] == 3 and epochs[0] >= 2, log[-2000:]   # went on after epoch 1 (or later): never epoch 1 again
     plain = RunSpec('smoke', ov, str(tmp_path/'plain'))
-    run_task(plain, task)                                        # the same search, uninterrupted, in this process
+    with torch_threads(1): run_task(plain, task)                 # the same search, uninterrupted, in this process, on the job's one thread
     a, b = spec.experiment().alpha_star(0), plain.experiment().alpha_star(0)
     assert torch.equal(a.alpha, b.alpha) and torch.equal(a.beta, b.beta) and a.arch == b.arch
     assert same(a.history, b.history)
@@ -150,7 +151,8 @@ def test_slurm_batch_equals_in_process(slurm_batch, tmp_path):
     # The same command with the local executor in one process, on its own store: not the smoke batch of
     # tests/test_paper.py, so that this test, started first, never waits for that batch.
     local = subprocess.run([EXE, '--preset', 'smoke', '--seeds', '0', '--only', ','.join(ITEMS), '--executor', 'local',
-                            '--out_dir', str(tmp_path/'figures'), '--cache_dir', str(tmp_path/'cache')], capture_output=True, text=True)
+                            '--out_dir', str(tmp_path/'figures'), '--cache_dir', str(tmp_path/'cache')], capture_output=True, text=True,
+                           env={**os.environ, 'OMP_NUM_THREADS': '1'})   # the jobs' one thread (--cpus 1)
     assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
     for key in ITEMS:
         a = pd.read_csv(out/'smoke'/f'{key}.csv')

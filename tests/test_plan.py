@@ -6,7 +6,8 @@ import subprocess, sys
 from collections import Counter
 from pathlib import Path
 import pytest, torch
-from edgenes.plan import RunSpec, Task, make_plan, execute, estimate
+from edgenes.plan import RunSpec, Task, make_plan, execute, estimate, worker_threads
+from conftest import torch_threads
 from edgenes.paper import PAPER, edgenes_reproduce
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
@@ -59,7 +60,7 @@ def test_two_workers_match_one_and_failures_stop_dependants(tmp_path):
     assert [t.kind for t in plan] == ['search', 'search', 'hypernet']
     plan = plan[:2]                                                  # the two searches (independent: both workers busy)
     broken = [Task('broken', 'search', 'make_search', {'seed': 'x'}), Task('after broken', 'hypernet', 'make_hypernet', {'seed': 0}, ('broken',))]
-    r1 = execute(one, plan)
+    with torch_threads(worker_threads(2)): r1 = execute(one, plan)   # in process at the workers' thread count
     r2 = {r['id']: r for r in execute(two, broken[:1] + plan + broken[1:], workers=2)}
     assert {r['status'] for r in r1} == {'ok'} and all(r2[t.id]['status'] == 'ok' for t in plan)
     assert r2['broken']['status'] == 'failed' and 'seed must be an int' in r2['broken']['error']
