@@ -18,7 +18,7 @@ from .learner import Callback
 from .store import Store, FORMAT, _canon, _summary, entries
 from .experiment import Experiment
 from .methods import METHODS, run_method
-from .experiments import deviations
+from .tables import deviations
 
 # %% auto #0
 __all__ = ['RECIPES', 'PLANNERS', 'ONE_SEED', 'COST', 'TRAINER_COST', 'STEP_SPEEDUP', 'GPU_COST', 'MissingArtifact', 'PlanStore',

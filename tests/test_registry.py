@@ -22,7 +22,7 @@ PLUGIN = textwrap.dedent('''
 CHECK = textwrap.dedent('''
     from edgenes.data import load_dataset, dataset_names
     from edgenes.methods import method_names, METHODS
-    from edgenes.experiments import method_display
+    from edgenes.tables import method_display
     d = load_dataset('tiny')                     # first lookup of an unknown name imports the plugins
     assert d.name == 'tiny' and d.shape == (1, 8, 8) and d.n_classes == 2, d
     assert 'tiny' in dataset_names() and method_names()[-1] == 'alpha_star_twice'
@@ -39,7 +39,7 @@ def test_plugin_registers_in_a_new_process(tmp_path):
 
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match='valid datasets: embedded, fashion_mnist, cifar10, cifar100'): load_dataset('imagenet')
-    from edgenes.experiments import method_display
+    from edgenes.tables import method_display
     with pytest.raises(ValueError, match='valid: darts, random, darts_ens'): method_display('nes')
     assert dataset_names()[:4] == ['embedded', 'fashion_mnist', 'cifar10', 'cifar100']
     assert method_names(paper=True) == ['darts', 'random', 'darts_ens', 'random_nes', 'randomd_nes', 'edgenes']
