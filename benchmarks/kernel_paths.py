@@ -13,19 +13,14 @@ commit, the machine, both paths and the seconds) and `<out>.md`, which the READM
 Same seeds and settings on another kernel path is what another machine of this kind does: its CPU sums in another
 order, a near-tie between two operations breaks the other way and the run goes its own way from there.
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import pandas as pd
+from edgenes.provenance import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 KEYS = ('seed', 'source', 'method', 'lam', 'k', 'warmup', 'n')   # columns that name a run; the others are its results
-
-
-def cpu_model()->str:
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def claims(md:Path)->list:

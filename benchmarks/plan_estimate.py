@@ -4,7 +4,7 @@
         [--json figures/quick/plan_estimate.json]
 
 Run it after a cold batch, on its store: for every artifact of the batch's plan it compares the seconds the store
-recorded for it (measured while the batch computed it) with what the preset model (`edgenes.plan.COST`) estimates for
+recorded for it (measured while the batch computed it) with what the preset model (`edgenes.cost.COST`) estimates for
 it, the estimate `--plan` prints before any artifact of a kind exists. It prints both per kind and in total, and,
 from the batch's log (`figures/<preset>/batches.jsonl`, the line that computed the most), the wall-clock of the
 plan's computation against the estimate divided by the workers (what `--plan --workers K` prints "at best").
@@ -12,8 +12,10 @@ plan's computation against the estimate divided by the workers (what `--plan --w
 import argparse, collections, json, os
 from pathlib import Path
 from edgenes.config import cache_dir
-from edgenes.paper import PAPER, batch_overrides
-from edgenes.plan import RunSpec, make_plan, model_seconds, probe
+from edgenes.paper import PAPER
+from edgenes.reproduce import batch_overrides
+from edgenes.plan import RunSpec, make_plan, probe
+from edgenes.cost import model_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 

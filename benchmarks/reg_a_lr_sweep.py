@@ -16,9 +16,10 @@ images: 0.3 chosen, the smallest step with which all 9 searches reached lambda).
 alpha*(seed) is searched once per seed and kept in the store at `--cache_dir` (default: a fresh temporary folder), which
 the workers share (the store locks each entry: one process computes it, the others wait and read it).
 """
-import argparse, json, multiprocessing, os, platform, statistics, subprocess, tempfile, time
+import argparse, json, multiprocessing, os, statistics, subprocess, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from edgenes.provenance import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,12 +37,6 @@ def _job(args:tuple)->dict:
     t0 = time.perf_counter(); found = exp.regularised(seed, lam, True).arch
     return {'reg_a_lr': overrides['reg_a_lr'], 'seed': seed, 'lam': lam, 'shared': shared_edges(found, star),
             'seconds': time.perf_counter() - t0}
-
-
-def cpu_model()->str:
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 if __name__ == '__main__':

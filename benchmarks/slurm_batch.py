@@ -56,8 +56,8 @@ def batch(args:list, root:Path, env:dict|None=None)->dict:
 
 
 def startup_cpu()->float:
-    "CPU-seconds of a job's fixed start: Python, torch, edgenes.plan, and TorchDynamo (imported by a torch.optim optimizer)."
-    code, out = 'import torch, edgenes.plan, torch._dynamo', []
+    "CPU-seconds of a job's fixed start: Python, torch, edgenes.execute, and TorchDynamo (imported by a torch.optim optimizer)."
+    code, out = 'import torch, edgenes.execute, torch._dynamo', []
     for _ in range(2): c0 = children_cpu(); subprocess.run([sys.executable, '-c', code], check=True); out.append(children_cpu() - c0)
     return min(out)
 

@@ -21,7 +21,7 @@ __all__ = ['Genotype', 'Arch', 'arch_id', 'discretize', 'arch_to_json', 'arch_fr
 @dataclass(frozen=True)
 class Arch:
     "A discrete cell: the kept edges `(node, input, op)`, sorted; `node` 0..3, `input` 0..node+1."
-    edges:tuple
+    edges:tuple   # `(node, input, op)` triples, in any order
     def __post_init__(self):
         edges = tuple(sorted((int(n), int(j), str(o)) for n, j, o in self.edges))
         for n, j, o in edges:
@@ -39,7 +39,8 @@ class Arch:
     def inputs(self, node:int)->list: return [j for n, j, _ in self.edges if n == node]
     def __repr__(self): return f"Arch({arch_id(self)})"
 
-def arch_id(a:Arch)->str:
+def arch_id(a:Arch, # the architecture
+           )->str:
     "Canonical id: the sorted `node-input-op` triples joined by `|`."
     return '|'.join(f'{n}-{j}-{o}' for n, j, o in a.edges)
 
@@ -65,9 +66,13 @@ def discretize(alpha:torch.Tensor,   # operation logits, (14, 7)
 # %% ../nbs/05_arch.ipynb #760ffc8c
 Genotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')
 
-def arch_to_json(a:Arch)->dict: return {'format': 'edgenes.arch/1', 'edges': [list(e) for e in a.edges], 'id': arch_id(a)}
+def arch_to_json(a:Arch, # the architecture
+                )->dict:
+    "The JSON form of `a`: a format tag, its edges and its id."
+    return {'format': 'edgenes.arch/1', 'edges': [list(e) for e in a.edges], 'id': arch_id(a)}
 
-def arch_from_json(d:dict)->Arch:
+def arch_from_json(d:dict, # what `arch_to_json` wrote
+                  )->Arch:
     "Read the JSON form; checks the format tag and, when present, that the id matches."
     if not isinstance(d, dict) or d.get('format') != 'edgenes.arch/1':
         raise ValueError("not an edgenes architecture: expected a dict with format 'edgenes.arch/1'")
@@ -75,14 +80,20 @@ def arch_from_json(d:dict)->Arch:
     if 'id' in d and d['id'] != arch_id(a): raise ValueError(f"architecture id {d['id']!r} does not match its edges")
     return a
 
-def save_arch(a:Arch, path:str|Path)->Path:
+def save_arch(a:Arch,        # the architecture
+              path:str|Path, # the JSON file to write
+             )->Path:
     "Write `a` as JSON to `path`."
     path = Path(path); path.write_text(json.dumps(arch_to_json(a), indent=1)); return path
 
-def load_arch(path:str|Path)->Arch: return arch_from_json(json.loads(Path(path).read_text()))
+def load_arch(path:str|Path, # a file written by `save_arch`
+             )->Arch:
+    "Read an architecture saved by `save_arch`."
+    return arch_from_json(json.loads(Path(path).read_text()))
 
 # %% ../nbs/05_arch.ipynb #7be906f2
-def to_genotype(a:Arch)->Genotype:
+def to_genotype(a:Arch, # the architecture (the same cell for normal and reduction)
+               )->Genotype:
     "DARTS `Genotype` of `a`; nodes padded to two entries with `('none', j)` when `n_chosen = 1`."
     gene = []
     for i in range(N_NODES):
@@ -91,23 +102,25 @@ def to_genotype(a:Arch)->Genotype:
         gene += ops
     return Genotype(normal=gene, normal_concat=list(range(2, 6)), reduce=list(gene), reduce_concat=list(range(2, 6)))
 
-def from_genotype(g:Genotype, cell:str='reduce')->Arch:
+def from_genotype(g:Genotype,        # a DARTS genotype
+                  cell:str='reduce', # which of its cells
+                 )->Arch:
     "The `Arch` of one cell (`reduce` or `normal`) of a DARTS `Genotype`; `none` entries are dropped."
     gene = getattr(g, cell)
     return Arch([(k // 2, j, o) for k, (o, j) in enumerate(gene) if o != 'none'])
 
 # %% ../nbs/05_arch.ipynb #57b6433c
-def shared_edges(a:Arch, b:Arch)->int:
+def shared_edges(a:Arch, b:Arch, # two architectures
+                )->int:
     "Number of `(node, input, op)` triples `a` and `b` have in common."
     return len(set(a.edges) & set(b.edges))
 
 def target_tensors(target:Arch,                   # alpha*, the architecture to share edges with
                    smooth:float=0.99,              # weight of the one-hot in the smoothed target (1: no smoothing)
-                   device:str|torch.device='cpu',  # where to build them (the device of the samples they meet)
                   )->tuple:
-    "Per-edge smoothed one-hot `a*` (14, 7) and the 0/1 mask of the target's kept edges (14,)."
-    a_star = torch.full((N_EDGES, len(PRIMITIVES)), (1 - smooth) / len(PRIMITIVES), device=device)
-    mask = torch.zeros(N_EDGES, device=device)
+    "Per-edge smoothed one-hot `a*` (14, 7) and the 0/1 mask of the target's kept edges (14,), on the CPU (callers move them)."
+    a_star = torch.full((N_EDGES, len(PRIMITIVES)), (1 - smooth) / len(PRIMITIVES))   # cpu: 98 numbers built on the host, sent once by the caller
+    mask = torch.zeros(N_EDGES)                                                        # cpu: as a_star
     for n, j, o in target.edges:
         e = edge_index(n, j); a_star[e, PRIMITIVES.index(o)] += smooth; mask[e] = 1.
     return a_star, mask
@@ -119,7 +132,7 @@ def relaxed_shared_edges(h:torch.Tensor,   # per-edge operation samples, (..., 1
                          smooth:float=0.99,# weight of the one-hot in the smoothed target (1: no smoothing)
                         )->torch.Tensor:
     "The relaxed shared-edge count `sum_e <h_e, a*_e> g_i[j*]` over the target's kept edges."
-    a_star, mask = (t.to(h.dtype) for t in target_tensors(target, smooth, h.device))
+    a_star, mask = (to_device(t, h.device).to(h.dtype) for t in target_tensors(target, smooth))
     return ((h * a_star).sum(-1) * g * mask).sum(-1)
 
 def _gumbel_noise(shape:torch.Size, dtype:torch.dtype)->torch.Tensor:

@@ -92,10 +92,10 @@ def drive(tasks:list,          # objects with `id` and `deps`, in dependency ord
 # %% ../nbs/26_cluster.ipynb #01079d19
 class TaskJob:
     "What a Slurm job runs: `run(spec, task)`, with a record of the job; requeued as it is on timeout or preemption."
-    def __init__(self, run=None): self.run = run   # run(spec, task) (None: edgenes.plan.run_task)
+    def __init__(self, run=None): self.run = run   # run(spec, task) (None: edgenes.execute.run_task)
     def __call__(self, spec, task)->dict:
         run = self.run
-        if run is None: from edgenes.plan import run_task as run
+        if run is None: from edgenes.execute import run_task as run
         t0, env = time.time(), os.environ
         out = run(spec, task)
         return {'result': out, 'seconds': time.time() - t0, 'job': {'id': env.get('SLURM_JOB_ID'), 'host': socket.gethostname(),
@@ -189,7 +189,7 @@ def run_slurm(spec,                    # the batch's settings (`edgenes.plan.Run
               poll_s:float=1.,         # seconds between looks for the jobs' result files
               sacct_s:float=30.,       # seconds between sacct calls (how soon a job that died is seen)
               extra:dict|None=None,    # further sbatch options, e.g. {'account': 'mylab'}
-              run=None,                # what a job runs, run(spec, task) (None: edgenes.plan.run_task)
+              run=None,                # what a job runs, run(spec, task) (None: edgenes.execute.run_task)
               log=print,               # one line per event
               look=None,               # look(task) -> where its artifact stands (`edgenes.plan.probe`; see `drive`)
              )->list:                  # one record per task, in order

@@ -6,12 +6,15 @@
 from __future__ import annotations
 import dataclasses, importlib, os, random, platform, sys, warnings
 from dataclasses import dataclass, fields, asdict
+from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'get_preset', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
+__all__ = ['PRESETS', 'FIELD_TYPES', 'FIELD_RANGES', 'Preset', 'FieldType', 'check_field', 'get_preset', 'parse_field',
+           'parse_setting', 'preset_kwargs', 'precision_settings', 'set_determinism', 'seed_everything',
            'default_device', 'to_device', 'device_name', 'run_settings', 'run_settings_of', 'cache_dir', 'data_dir',
            'load_plugins']
 
@@ -99,28 +102,40 @@ PRESETS:dict[str, Preset] = {
                     sam_rho=0.1, attack_eps=(1/255, 2/255, 4/255, 8/255), pgd_steps=20, attack_n=None),   # SAM radius and attacks for CIFAR-100 (our choice)
 }
 
-# %% ../nbs/00_config.ipynb #75141835
-def _check_type(key:str, value, default):
-    "Raise a `TypeError` unless `value` has the type of the field's `default`."
-    optional = {'data_root': str, 'n_train': int, 'hyper_a_lr': (int, float), 'reg_a_lr': (int, float), 'attack_n': int}   # fields that may be None
-    if key in optional:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, optional[key])):
-            raise TypeError(f"preset key '{key}' must be None or {getattr(optional[key], '__name__', 'float')}, "
-                            f"got {type(value).__name__} {value!r}")
-        return float(value) if key in ('hyper_a_lr', 'reg_a_lr') and value is not None else value
-    if isinstance(default, bool) or isinstance(value, bool):
-        ok = isinstance(value, bool) and isinstance(default, bool)
-    elif isinstance(default, float): ok = isinstance(value, (int, float))
-    elif isinstance(default, tuple): ok = isinstance(value, (tuple, list))
-    else: ok = isinstance(value, type(default))
-    if not ok:
-        raise TypeError(f"preset key '{key}' must be {type(default).__name__}, got "
-                        f"{type(value).__name__} {value!r}")
-    if isinstance(default, float): return float(value)
-    if key == 'attack_eps' and any(isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e <= 1 for e in value):
-        raise ValueError(f"preset key 'attack_eps' holds radii on the [0, 1] pixel scale, e.g. [2/255, 8/255]; got {value!r}")
-    if isinstance(default, tuple): return tuple(value)
-    return value
+# %% ../nbs/00_config.ipynb #ed4b1884
+class FieldType(NamedTuple):
+    "What a `Preset` field holds."
+    type:str                # bool | int | float | str | tuple
+    element:str|None=None   # a tuple's element type (None: not a tuple)
+    optional:bool=False     # None is allowed too
+
+def _field_type(f)->FieldType:
+    "A field's `FieldType`: its annotation's first type, a tuple's element type from the `smoke` value, None allowed when annotated."
+    base, d = str(f.type).split('|')[0].strip(), getattr(PRESETS['smoke'], f.name)
+    return FieldType(base, (type(d[0]).__name__ if d else 'str') if base == 'tuple' else None, 'None' in str(f.type))
+
+FIELD_TYPES:dict[str, FieldType] = {f.name: _field_type(f) for f in fields(Preset)}
+FIELD_RANGES:dict[str, tuple] = {   # field: (test of a value of the field's type, what the field holds); value ranges go here
+    'attack_eps': (lambda v: all(not isinstance(e, bool) and isinstance(e, (int, float)) and 0 < e <= 1 for e in v),
+                   'holds radii on the [0, 1] pixel scale, e.g. [2/255, 8/255]')}
+_IS = {'bool': lambda v: isinstance(v, bool), 'int': lambda v: isinstance(v, int) and not isinstance(v, bool),
+       'float': lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), 'str': lambda v: isinstance(v, str),
+       'tuple': lambda v: isinstance(v, (tuple, list))}
+
+def _valid_keys()->str: return ', '.join(k for k in FIELD_TYPES if k != 'name')
+
+# %% ../nbs/00_config.ipynb #3564fa2b
+def check_field(key:str, # a `Preset` field
+                value,   # what it is to hold
+               ):
+    "`value` as field `key` holds it (an int as a float, a list as a tuple); a `TypeError` if its type is wrong, a `ValueError` if out of range."
+    if key not in FIELD_TYPES: raise ValueError(f"unknown preset key(s) {[key]}; valid keys: {_valid_keys()}")
+    ft = FIELD_TYPES[key]
+    if ft.optional and value is None: return None
+    if not _IS[ft.type](value):
+        raise TypeError(f"preset key '{key}' must be {'None or ' if ft.optional else ''}{ft.type}, got {type(value).__name__} {value!r}")
+    if key in FIELD_RANGES and not FIELD_RANGES[key][0](value): raise ValueError(f"preset key '{key}' {FIELD_RANGES[key][1]}; got {value!r}")
+    return float(value) if ft.type == 'float' else tuple(value) if ft.type == 'tuple' else value
 
 # %% ../nbs/00_config.ipynb #212bed68
 def get_preset(preset:str='quick', # smoke | quick | medium | paper
@@ -130,11 +145,42 @@ def get_preset(preset:str='quick', # smoke | quick | medium | paper
     if not isinstance(preset, str): raise TypeError(f"preset must be a str, got {type(preset).__name__} {preset!r}")
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    base, valid = PRESETS[preset], {f.name: f for f in fields(Preset)}
-    bad = sorted(set(overrides) - set(valid))
-    if bad: raise ValueError(f"unknown preset key(s) {bad}; valid keys: {', '.join(k for k in valid if k != 'name')}")
-    checked = {k: _check_type(k, v, getattr(PRESETS['smoke'], k)) for k, v in overrides.items()}
-    return dataclasses.replace(base, **checked)
+    bad = sorted(set(overrides) - set(FIELD_TYPES))
+    if bad: raise ValueError(f"unknown preset key(s) {bad}; valid keys: {_valid_keys()}")
+    return dataclasses.replace(PRESETS[preset], **{k: check_field(k, v) for k, v in overrides.items()})
+
+# %% ../nbs/00_config.ipynb #7ed06005
+_TRUE, _FALSE = ('true', '1', 'yes', 'on'), ('false', '0', 'no', 'off')
+
+def _parse_one(s:str, t:str):
+    "`s` read as type `t` (bool | int | float | str); a `ValueError` if it is not one."
+    if t == 'bool':
+        if s.lower() not in _TRUE + _FALSE: raise ValueError(s)
+        return s.lower() in _TRUE
+    return int(s) if t == 'int' else float(Fraction(s)) if t == 'float' else s
+
+def parse_field(key:str,  # a `Preset` field
+                text:str, # its value as text, e.g. '10', '2/255', 'true', '120,121', 'none'
+               ):
+    "The value of field `key` read from `text` by the field's type (`FIELD_TYPES`)."
+    if key not in FIELD_TYPES: raise ValueError(f"unknown preset key {key!r}; valid keys: {_valid_keys()}")
+    ft, raw = FIELD_TYPES[key], text.strip()
+    if ft.optional and raw.lower() in ('none', 'null', ''): return None
+    try:
+        if ft.type == 'tuple': return tuple(_parse_one(s.strip(), ft.element) for s in raw.split(',') if s.strip())
+        return _parse_one(raw, ft.type)
+    except (ValueError, ZeroDivisionError):
+        d = getattr(PRESETS['smoke'], key)
+        raise ValueError(f"{key} takes {'a comma-separated tuple' if ft.type == 'tuple' else 'a ' + ft.type}{' or none' if ft.optional else ''}, "
+                         f"e.g. --set {key}={','.join(map(str, d)) if isinstance(d, tuple) else d}") from None
+
+def parse_setting(text:str, # `key=value`, as given to --set
+                 )->tuple:
+    "(key, value) of a `--set key=value`, the value read by `parse_field`."
+    key, eq, raw = text.partition('=')
+    if not eq: raise ValueError(f"--set {text!r}: expected key=value; valid keys: {_valid_keys()}")
+    try: return key.strip(), parse_field(key.strip(), raw)
+    except ValueError as e: raise ValueError(f"--set {text!r}: {e}") from None
 
 # %% ../nbs/00_config.ipynb #94cb7156
 def preset_kwargs(fn,          # a function whose keyword arguments are named like `Preset` fields

@@ -68,6 +68,7 @@ def darts_ens_curve(histories:list,     # the history of each of the n searches
         rows.append({'x': n * snaps[0]['iter'], 'members': n, 'accuracy': _acc(members, y_test)})
     return pd.DataFrame(rows)
 
+# %% ../nbs/16_curves.ipynb #a4583b66
 def edgenes_curve(search_history:list,  # history of the alpha* search
                   hyper_history:list,   # history of the hypernetwork training
                   y_valid:torch.Tensor, y_test:torch.Tensor,

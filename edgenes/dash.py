@@ -9,18 +9,18 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import seed_everything, set_determinism, default_device
-from .data import Splits, Batches, train_dls
+from .config import seed_everything
+from .data import Splits, train_dls
 from .arch import arch_id
 from .network import Network
-from .learner import Learner, Callback, TimerCB, ProgressCB, CheckpointCB
-from .metrics import predict, evaluate, ensemble_probs
-from .retrain import DropPathCB, network_args, cpu_state
+from .learner import Learner, Callback, TimerCB, CheckpointCB, Run
+from .metrics import evaluate, ensemble_probs
+from .retrain import DropPathCB, network_args, cpu_state, valid_test_probs
 
 # %% auto #0
-__all__ = ['TRAINERS', 'drop_target', 'nontarget_log_probs', 'diversity', 'ascent', 'ensemble_step', 'Members',
-           'trainer_settings', 'EnsembleTrainCB', 'EnsembleTrainResult', 'member_seeds', 'train_ensemble',
-           'load_member']
+__all__ = ['TRAINERS', 'drop_target', 'nontarget_log_probs', 'diversity', 'ascent', 'ensemble_step', 'MemberNets',
+           'trainer_settings', 'EnsembleTrainCB', 'EnsembleTrainResult', 'member_seeds', 'member_nets',
+           'evaluate_members', 'train_ensemble', 'load_member']
 
 # %% ../nbs/17_dash.ipynb #1b588ed3
 def drop_target(z:torch.Tensor, # logits (B, C)
@@ -42,7 +42,9 @@ def nontarget_log_probs(z:torch.Tensor, # logits (B, C)
 # %% ../nbs/17_dash.ipynb #238c1c00
 def diversity(z_i:torch.Tensor,      # member i's logits (B, C), with gradient
               others:list,           # the other members' non-target log-probabilities (detached)
-              y:torch.Tensor, tau:float=1.)->torch.Tensor:
+              y:torch.Tensor,        # labels (B,)
+              tau:float=1.,          # temperature of the non-target softmax
+             )->torch.Tensor:
     "Mean over the other members of `KL(q_i || q_j)` on the non-target classes, averaged over the batch."
     if not others: return z_i.new_zeros(())
     lq = nontarget_log_probs(z_i, y, tau); q = lq.exp()
@@ -67,6 +69,7 @@ class _FrozenBN:
     def __exit__(self, *a):
         for m, s in zip(self.bns, self.saved): m.track_running_stats = s
 
+# %% ../nbs/17_dash.ipynb #963f212a
 def _rng_get(dev:torch.device)->tuple:
     return torch.get_rng_state(), (torch.cuda.get_rng_state(dev) if dev.type == 'cuda' else None)
 
@@ -109,7 +112,8 @@ def ascent(models:list,             # the members
 # %% ../nbs/17_dash.ipynb #0b1fd201
 def ensemble_step(models:list,           # the members (nn.Modules in train mode)
                   opts:list,             # one optimiser per member
-                  x:torch.Tensor, y:torch.Tensor, # the shared mini-batch
+                  x:torch.Tensor,        # the shared mini-batch's images
+                  y:torch.Tensor,        # and labels
                   rho:float|None=0.05,   # SAM radius; None: plain step (Deep Ensemble)
                   beta:float=0.5,        # diversity weight in the ascent (0: SAM ensemble)
                   tau:float=1.,          # temperature of the non-target softmax
@@ -140,6 +144,7 @@ def ensemble_step(models:list,           # the members (nn.Modules in train mode
         opts[i].step(); opts[i].zero_grad(set_to_none=True)
     return [z.detach() for z in logits]
 
+# %% ../nbs/17_dash.ipynb #bcd965dd
 def _mix_ensemble_term(models, params, states, x, y, rho, gamma, grads):
     "`(1 - gamma) g_i + gamma M g^e_i`, `g^e` the gradient of the ensemble's NLL at its joint SAM point."
     M, dev, allp = len(models), x.device, [p for ps in params for p in ps]
@@ -157,19 +162,22 @@ def _mix_ensemble_term(models, params, states, x, y, rho, gamma, grads):
     return out
 
 # %% ../nbs/17_dash.ipynb #bb0d320c
-class Members(nn.Module):
+class MemberNets(nn.Module):
     "`M` networks side by side; `forward` returns a list of their logits."
-    def __init__(self, nets:list):
+    def __init__(self, nets:list): # the member networks
         super().__init__()
         self.nets = nn.ModuleList(nets)
     def forward(self, x): return [_logits(n(x)) for n in self.nets]
     @property
-    def drop_prob(self)->float: return self.nets[0].drop_prob if hasattr(self.nets[0], 'drop_prob') else 0.
+    def drop_prob(self)->float:
+        "The members' drop-path probability (`DropPathCB` sets every member's)."
+        return self.nets[0].drop_prob if hasattr(self.nets[0], 'drop_prob') else 0.
     @drop_prob.setter
     def drop_prob(self, p:float):
         for n in self.nets:
             if hasattr(n, 'drop_prob'): n.drop_prob = p
 
+# %% ../nbs/17_dash.ipynb #7b685309
 TRAINERS = {'deep': 'Deep Ensemble: plain SGD step per member, independent initialisations',
             'sam': 'SAM ensemble: a SAM step per member (beta = gamma = 0)',
             'dash': 'DASH: SAM whose ascent adds the non-target diversity term (beta > 0)'}
@@ -228,14 +236,16 @@ class EnsembleTrainResult:
     trainer:str                # deep | sam | dash
     settings:dict              # rho, beta, tau, gamma actually used
     seeds:list                 # the members' initialisation seeds
-    valid:dict; test:dict      # metrics of the ensemble's prediction
-    member_valid_probs:list; member_test_probs:list  # each member's probabilities
+    valid:dict                 # metrics of the ensemble's prediction on the validation part
+    test:dict                  # and on the test split
+    member_valid_probs:list    # each member's probabilities on the validation part
+    member_test_probs:list     # and on the test split
     member_test:list           # each member's test metrics
     history:list               # one row per epoch (ensemble loss and accuracy)
     cost:dict                  # wall-clock seconds, device, determinism settings, `rng` of the drop-path masks
     net:dict                   # `Network` arguments (to rebuild a member)
     weights:list|None=None     # each member's state dict
-    model:nn.Module|None=field(repr=False, default=None)
+    model:nn.Module|None=field(repr=False, default=None)  # the trained `MemberNets` (live; not kept in the store)
 
 # %% ../nbs/17_dash.ipynb #76af8464
 def member_seeds(seed:int, # the run's seed
@@ -244,8 +254,32 @@ def member_seeds(seed:int, # the run's seed
     "Initialisation seeds of the `n` members of a run with `seed`: `seed + 1000 i`."
     return [seed + 1000 * i for i in range(n)]
 
+def member_nets(archs:list,      # the members' architectures
+                seed:int,        # the run's seed: member i is built right after `seed_everything(seed + 1000 i)`
+                net_args:dict,   # `Network` arguments (`network_args`)
+               )->MemberNets:
+    "The members of a run with `seed`, each initialised from its own seed (`member_seeds`)."
+    nets = []
+    for a, s in zip(archs, member_seeds(seed, len(archs))): seed_everything(s); nets.append(Network(a, **net_args))
+    return MemberNets(nets)
+
+# %% ../nbs/17_dash.ipynb #a45c6f2e
+def evaluate_members(nets:list,       # the trained members
+                     splits:Splits,   # data: the validation part and the test split are predicted
+                     eval_bs:int=256, # prediction batch size
+                     ece_bins:int=15, # ECE bins
+                    )->dict:
+    "The ensemble's metrics and every member's probabilities on the validation part and the test split (`EnsembleTrainResult` fields)."
+    preds = [valid_test_probs(n, splits, eval_bs) for n in nets]
+    pv, pt = [v[0] for v, _ in preds], [t[0] for _, t in preds]
+    yv, yt = preds[0][0][1], preds[0][1][1]
+    return {'valid': evaluate(ensemble_probs(pv), yv, ece_bins), 'test': evaluate(ensemble_probs(pt), yt, ece_bins),
+            'member_valid_probs': pv, 'member_test_probs': pt, 'member_test': [evaluate(p, yt, ece_bins) for p in pt]}
+
+# %% ../nbs/17_dash.ipynb #4bbbd5d8
 def train_ensemble(archs:list,           # the members' architectures (alpha* n times for a Deep/SAM/DASH ensemble of it)
                    splits:Splits,        # data; trains on both halves, measures on validation and test
+                   *,
                    trainer:str='dash',   # deep | sam | dash
                    sam_rho:float=0.05,   # SAM radius (our choice: 0.05 on 10 classes, 0.1 on CIFAR-100)
                    dash_beta:float=0.5,  # diversity weight in the ascent
@@ -263,46 +297,28 @@ def train_ensemble(archs:list,           # the members' architectures (alpha* n 
                    ece_bins:int=15,      # ECE bins
                    eval_bs:int=256,      # prediction batch size
                    seed:int=0,           # seed of the batches; member i is initialised with seed + 1000 i
-                   cbs:list=(),          # extra callbacks
-                   ckpt:str|Path|None=None, # checkpoint file: save every epoch, resume if present
-                   progress:bool=False,  # print a line per epoch
-                   device:str|None=None, # None: CUDA if available, else the CPU
-                   deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
+                   cbs:list=(), ckpt:str|Path|None=None, run:Run|None=None, # callbacks, checkpoint file, device and determinism: as `retrain`
                   )->EnsembleTrainResult:
     "Train the members of `archs` together with `trainer`, on the retraining's data and budget, and evaluate."
     st = trainer_settings(trainer, sam_rho, dash_beta, dash_tau, dash_gamma)
     if not archs: raise ValueError("an ensemble needs at least one architecture")
-    dev, seeds = default_device(device), member_seeds(seed, len(archs))
-    net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
-    if deterministic is not None: set_determinism(deterministic)     # before anything is built
-    nets = []
-    for a, s in zip(archs, seeds): seed_everything(s); nets.append(Network(a, **net_args))
-    seed_everything(seed)
-    model = Members(nets)
-    cbs = [EnsembleTrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary, **st), DropPathCB(drop_path), TimerCB(trainer, rng=dev.type), *cbs]
-    if progress: cbs.append(ProgressCB(prefix=f'{trainer} '))
+    run, net_args = (run or Run()).prepare(), network_args(splits, retrain_C, retrain_layers, auxiliary)   # determinism first
+    model = member_nets(archs, seed, net_args); seed_everything(seed)
+    cbs = [EnsembleTrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary, **st), DropPathCB(drop_path), TimerCB(trainer, rng=run.dev.type), *cbs]
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'archs': [arch_id(a) for a in archs], 'seed': seed, 'trainer': trainer, **st}))
-    learn = Learner(model, train_dls(splits, retrain_bs, augment, seed, dev), cbs=cbs, device=dev).fit(retrain_epochs)
-    pv = [predict(n, Batches(splits.data, splits.valid, eval_bs, device=dev)) for n in nets]
-    pt = [predict(n, Batches(splits.data, None, eval_bs, device=dev)) for n in nets]
-    yv, yt = pv[0][1], pt[0][1]
-    return EnsembleTrainResult(list(archs), trainer, st, seeds,
-                               evaluate(ensemble_probs([p for p, _ in pv]), yv, ece_bins),
-                               evaluate(ensemble_probs([p for p, _ in pt]), yt, ece_bins),
-                               [p for p, _ in pv], [p for p, _ in pt], [evaluate(p, yt, ece_bins) for p, _ in pt],
-                               learn.history, learn.cost, net_args,
-                               [cpu_state(n) for n in nets], model)
+    learn = Learner(model, train_dls(splits, retrain_bs, augment, seed).to(run.dev), cbs=cbs).fit(retrain_epochs)
+    return EnsembleTrainResult(list(archs), trainer, st, member_seeds(seed, len(archs)), **evaluate_members(model.nets, splits, eval_bs, ece_bins),
+                               history=learn.history, cost=learn.cost, net=net_args, weights=[cpu_state(n) for n in model.nets], model=model)
 
 # %% ../nbs/17_dash.ipynb #586782fc
 def load_member(r,                        # an `EnsembleTrainResult`, or a `RetrainResult` (one member)
                 i:int,                    # which member
-                device:str|None=None,     # None: CUDA if available, else the CPU
                )->nn.Module:
-    "Member `i` of a result that stores `weights` and `net` (an `EnsembleTrainResult`, or a `RetrainResult` with i = 0)."
+    "Member `i` of a result that stores `weights` and `net` (an `EnsembleTrainResult`, or a `RetrainResult` with i = 0), on the CPU in eval mode."
     archs = getattr(r, 'archs', None) or [r.arch]
     if getattr(r, 'weights', None) is None:
         raise ValueError("this result stores no weights (a cache entry written before weights were kept): "
                          "get it with `Experiment.retrained(arch, seed, weights=True)`, which recomputes it once")
     if not 0 <= i < len(archs): raise IndexError(f"member {i} of an ensemble of {len(archs)}")
     n = Network(archs[i], **r.net); n.load_state_dict(r.weights[i])
-    return n.to(default_device(device)).eval()
+    return n.eval()

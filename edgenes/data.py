@@ -249,6 +249,11 @@ class Batches:
 class ZipBatches:
     "Iterate several `Batches` in lockstep, yielding a tuple of batches; stops at the shortest."
     def __init__(self, *parts:Batches): self.parts = parts
+    @property
+    def device(self): return self.parts[0].device
+    @device.setter
+    def device(self, d):
+        for p in self.parts: p.device = d
     def set_epoch(self, epoch:int):
         for p in self.parts: p.set_epoch(epoch)
     def __len__(self): return min(map(len, self.parts))
@@ -259,25 +264,28 @@ class DataLoaders:
     "The batches a Learner walks: `train` every epoch, `valid` (optional) after it."
     train:object             # Batches or ZipBatches
     valid:object|None=None   # Batches for validation, or None
+    def to(self, device:str|torch.device)->DataLoaders:
+        "Send every batch to `device` (the run's: `edgenes.learner.Run.dev`); returns itself."
+        for b in (self.train, self.valid):
+            if b is not None: b.device = device
+        return self
 
 # %% ../nbs/03_data.ipynb #fb7a8045
 def search_dls(splits:Splits,       # the split
                bs:int=64,            # batch size
                augment:bool=False,   # random crop and flip on training batches
                seed:int=0,           # seeds the batch order
-               device='cpu',         # where batches go
               )->DataLoaders:
-    "Batches of the bilevel search: (weight batch, architecture batch) pairs, and the validation part."
-    return DataLoaders(ZipBatches(Batches(splits.data, splits.w, bs, True, augment, seed, device),
-                                  Batches(splits.data, splits.a, bs, True, augment, seed + 1, device)),
-                       Batches(splits.data, splits.valid, 256, device=device))
+    "Batches of the bilevel search: (weight batch, architecture batch) pairs, and the validation part (on the CPU: `.to(device)`)."
+    return DataLoaders(ZipBatches(Batches(splits.data, splits.w, bs, True, augment, seed),
+                                  Batches(splits.data, splits.a, bs, True, augment, seed + 1)),
+                       Batches(splits.data, splits.valid, 256))
 
 def train_dls(splits:Splits,       # the split: trains on both search halves, validates on the held-out part
               bs:int=96,            # retraining batch size (thesis code: 96)
               augment:bool=False,   # random crop and flip of the training images
               seed:int=0,           # seeds the order of the training batches
-              device='cpu',         # the device the batches are sent to
              )->DataLoaders:
-    "Batches for retraining from scratch: both halves together, and the validation part."
-    return DataLoaders(Batches(splits.data, splits.train, bs, True, augment, seed, device),
-                       Batches(splits.data, splits.valid, 256, device=device))
+    "Batches for retraining from scratch: both halves together, and the validation part (on the CPU: `.to(device)`)."
+    return DataLoaders(Batches(splits.data, splits.train, bs, True, augment, seed),
+                       Batches(splits.data, splits.valid, 256))

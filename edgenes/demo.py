@@ -4,47 +4,39 @@
 
 # %% ../nbs/15_demo.ipynb #2b22e832
 from __future__ import annotations
-import json, platform, subprocess, time
+import json
+from dataclasses import replace
 from pathlib import Path
-import torch
 from fastcore.script import call_parse
-from .config import get_preset, preset_kwargs, device_name, default_device
+from .provenance import run_record
+from .config import get_preset, preset_kwargs
 from .data import load_dataset, make_splits
 from .arch import arch_to_json, to_genotype, save_arch
+from .learner import Run, ProgressCB
 from .search import darts_search
 from .retrain import retrain
 
 # %% auto #0
-__all__ = ['git_commit', 'run_record', 'demo', 'format_demo', 'edgenes_demo']
-
-# %% ../nbs/15_demo.ipynb #f4fea5cb
-def git_commit()->str|None:
-    "The git commit of the code, `-dirty` when tracked files outside `figures/` differ from it; None outside a checkout."
-    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-    try: return git('rev-parse', 'HEAD') + ('-dirty' if git('status', '--porcelain', '--untracked-files=no', '--', ':/', ':!/figures') else '')
-    except Exception: return None
-
-def run_record(**extra)->dict:
-    "Provenance written next to every result: commit, versions, device, time."
-    return {'git_commit': git_commit(), 'python': platform.python_version(), 'torch': torch.__version__,
-            'device': device_name(), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), **extra}
+__all__ = ['demo', 'format_demo', 'edgenes_demo']
 
 # %% ../nbs/15_demo.ipynb #05ce9c3c
 def demo(preset:str='quick',         # smoke | quick | medium | paper
          seed:int=0,                 # seed of the split, the search and the retraining
          out_dir:str|None='runs/demo',  # where the record and alpha* are written (None: nowhere)
-         progress:bool=True,         # print a line per epoch
-         device:str|None=None,       # None: CUDA if available, else the CPU
+         quiet:bool=False,           # no line per epoch (else each training prints one, `ProgressCB`)
+         run:Run|None=None,          # where it runs (None: `Run()`, CUDA if available); the determinism is the preset's
          **overrides,                # preset fields to change
         )->dict:
     "Search alpha* with first-order DARTS, retrain it from scratch, and return its metrics and costs."
     P = get_preset(preset, **overrides)
+    run = replace(run or Run(), deterministic=P.deterministic)
     data = load_dataset(P.dataset, P.data_root)
     splits = make_splits(data, seed, P.valid_frac, P.n_train)
     out = Path(out_dir)/P.name if out_dir else None
-    ck = (lambda n: out/f'{n}.ckpt') if out else (lambda n: None)
-    s = darts_search(splits, **preset_kwargs(darts_search, P, seed=seed, progress=progress, device=device, ckpt=ck('search')))
-    r = retrain(s.arch, splits, **preset_kwargs(retrain, P, seed=seed, progress=progress, device=device, ckpt=ck('retrain')))
+    kw = lambda fn, name: preset_kwargs(fn, P, seed=seed, run=run, ckpt=out/f'{name}.ckpt' if out else None,
+                                        cbs=[] if quiet else [ProgressCB()])      # a line per epoch, named by the phase
+    s = darts_search(splits, **kw(darts_search, 'search'))
+    r = retrain(s.arch, splits, **kw(retrain, 'retrain'))
     rec = run_record(preset=P.name, seed=seed, dataset=data.name, n_train=len(splits.train), n_valid=len(splits.valid),
                      n_test=len(data.y_test), arch=arch_to_json(s.arch), genotype=to_genotype(s.arch)._asdict(),
                      alpha=s.alpha.tolist(), beta=s.beta.tolist(), search=s.cost, retrain=r.cost,
@@ -72,6 +64,6 @@ def edgenes_demo(preset:str='quick',   # smoke | quick | medium | paper
                  out_dir:str='runs/demo', # where the record, alpha* and checkpoints go; a re-run resumes
                  quiet:bool=False):    # don't print a line per epoch
     "Search alpha*, retrain it, and print its metrics and the wall-clock of each phase."
-    try: rec = demo(preset, seed, out_dir, progress=not quiet)
+    try: rec = demo(preset, seed, out_dir, quiet=quiet)
     except (ValueError, TypeError, FileNotFoundError) as e: raise SystemExit(f'edgenes-demo: {e}')
     print(format_demo(rec)); print(f"record: {Path(out_dir)/rec['preset']/'demo.json'}")

@@ -5,13 +5,15 @@
 # %% ../nbs/20_experiment.ipynb #6e7f8103
 from __future__ import annotations
 import itertools, random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 import torch
 from fastcore.basics import patch
-from .config import Preset, preset_kwargs, default_device
-from .data import Splits, fingerprint
+from .config import Preset, preset_kwargs, get_preset
+from .data import Splits, fingerprint, load_dataset, make_splits
 from .space import PRIMITIVES, N_NODES, N_EDGES, EDGE_OFFSETS
 from .arch import Arch, arch_id, arch_to_json, arch_from_json
+from .learner import Run
 from .search import darts_search, regularised_search, SearchResult
 from .hypernet import train_hypernet, Hypernet, HyperResult
 from .retrain import retrain, RetrainResult
@@ -37,36 +39,59 @@ def _strip(r): return type(r)(**{**r.__dict__, 'model': None})      # a result w
 # %% ../nbs/20_experiment.ipynb #f5d881cd
 @dataclass
 class Experiment:
-    "A preset, a data split and a store: the shared artifacts of Algorithm 1 and the baselines."
+    "A preset, a data split, a store and a run context: the shared artifacts of Algorithm 1 and the baselines."
     P:Preset                  # settings
     splits:Splits             # data (its content and indices are part of every key)
     data_seed:int=0           # seed of the split (recorded; the split's indices are in the key)
     cache:Store=field(default_factory=Store)   # the artifact store (in memory unless given a folder)
-    progress:bool=False       # print a line per epoch
-    device:str|None=None      # None: CUDA if available, else the CPU
-    cbs:tuple=()              # extra callbacks of every training (not in the keys), e.g. to stop one
+    run:Run|None=None         # where trainings run (None: `Run()`, CUDA if available); its determinism is set to the preset's
+    cbs:tuple=()              # callbacks of every training (not in the keys): `ProgressCB()` prints epochs, another may stop one
+    def __post_init__(self): self.run = replace(self.run or Run(), deterministic=self.P.deterministic)
     def base_spec(self)->dict:
         "What every key holds: format, data, search space, device type, precision."
-        return {'format': FORMAT, 'data': fingerprint(self.splits), 'space': space_spec(self.P),
-                'device': default_device(self.device).type,
-                'precision': {'dtype': str(torch.get_default_dtype()), 'deterministic': getattr(self.P, 'deterministic', None)}}
+        return {'format': FORMAT, 'data': fingerprint(self.splits), 'space': space_spec(self.P), 'device': self.run.dev.type,
+                'precision': {'dtype': str(torch.get_default_dtype()), 'deterministic': self.run.deterministic}}
     def spec(self, fn, **extra)->dict:
-        "The settings that determine the artifact `fn` makes: `base_spec`, `fn`'s preset arguments, `extra`."
-        return {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), **extra}
-    def _compute(self, kind:str, spec:dict, run):
-        "`compute()` for the store: `run(cbs, keep)`, its training checkpointing each epoch into the store."
-        def compute():
-            ck, keep = self.cache.ckpt_path(kind, spec), {}
-            cbs = [*self.cbs, *([StoreCheckpointCB(ck, {'key': self.cache.key(spec)}, keep)] if ck is not None else [])]
-            return run(cbs, keep)
-        return compute
-    def _train(self, kind:str, spec:dict, run, decode=_decode):
-        "The entry `kind` for `spec`, else made by `run(cbs, keep)` (see `_compute`)."
-        return self.cache.get(kind, spec, self._compute(kind, spec, run), decode)
-    def _snap(self, lams=None)->SnapshotCB: return SnapshotCB(self.splits, lams, self.P.n_chosen, self.P.edge_rule, self.P.eval_bs)
-    def _kw(self, fn, seed:int, cbs:list)->dict: return preset_kwargs(fn, self.P, seed=seed, cbs=cbs, progress=self.progress, device=self.device)
+        "The settings that determine the artifact `fn` makes: `base_spec`, `fn`'s preset arguments, the run's determinism, `extra`."
+        return {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), 'deterministic': self.run.deterministic, **extra}
 
 # %% ../nbs/20_experiment.ipynb #6bca41d6
+@patch
+def _compute(self:Experiment, kind:str, spec:dict, make):
+    "`compute()` for the store: `make(cbs, keep)`, its training checkpointing each epoch into the store."
+    def compute():
+        ck, keep = self.cache.ckpt_path(kind, spec), {}
+        cbs = [*self.cbs, *([StoreCheckpointCB(ck, {'key': self.cache.key(spec)}, keep)] if ck is not None else [])]
+        return make(cbs, keep)
+    return compute
+
+@patch
+def _train(self:Experiment, kind:str, spec:dict, make, decode=_decode):
+    "The entry `kind` for `spec`, else made by `make(cbs, keep)` (see `_compute`)."
+    return self.cache.get(kind, spec, self._compute(kind, spec, make), decode)
+
+@patch
+def _snap(self:Experiment, lams=None)->SnapshotCB: return SnapshotCB(self.splits, lams, self.P.n_chosen, self.P.edge_rule, self.P.eval_bs)
+@patch
+def _kw(self:Experiment, fn, seed:int, cbs:list)->dict:
+    "`fn`'s arguments: the preset's, `seed`, `cbs` and the run context."
+    return preset_kwargs(fn, self.P, seed=seed, cbs=cbs, run=self.run)
+
+# %% ../nbs/20_experiment.ipynb #c5f3a8bc
+@patch(cls_method=True)
+def from_preset(cls:Experiment, preset:str='quick', # smoke | quick | medium | paper
+                *, data_seed:int=0,                # seed of the data split
+                cache:Store|str|Path|None=None,    # the store, or its folder (None: in memory)
+                run:Run|None=None,                 # where trainings run (None: `Run()`); the determinism is the preset's
+                cbs:tuple=(),                      # callbacks of every training, e.g. `(ProgressCB(),)`
+                **overrides,                       # preset fields to change: `get_preset(preset, **overrides)`
+               )->Experiment:
+    "An `Experiment` on `preset` (with `overrides`), its data set split with `data_seed`, and `cache`."
+    P = get_preset(preset, **overrides)
+    splits = make_splits(load_dataset(P.dataset, P.data_root), data_seed, P.valid_frac, P.n_train)
+    return cls(P, splits, data_seed, cache if isinstance(cache, Store) else Store(cache), run, tuple(cbs))
+
+# %% ../nbs/20_experiment.ipynb #fecb8102
 @patch
 def alpha_star(self:Experiment, seed:int)->SearchResult:
     "The DARTS search for alpha* with this seed (with Figure 4.1's snapshots)."
@@ -84,7 +109,7 @@ def regularised(self:Experiment, seed:int, # the run: alpha_star(seed) is the ta
     a_lr = self.P.a_lr if self.P.reg_a_lr is None else self.P.reg_a_lr   # its own architecture step (preset reg_a_lr)
     spec = self.spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star), a_lr=a_lr)
     return self._train('regularised', spec, lambda cbs, keep: to_plain(_strip(regularised_search(
-        self.splits, star, lam, warmup, self.P.c, self.P.t, **{**self._kw(darts_search, seed, cbs), 'a_lr': a_lr}))))
+        self.splits, star, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, **{**self._kw(darts_search, seed, cbs), 'a_lr': a_lr}))))
 
 # %% ../nbs/20_experiment.ipynb #9d895b8c
 def lam_stream(seed:int,     # the run's seed
@@ -112,16 +137,16 @@ def hypernet(self:Experiment, seed:int, # the run: trained against alpha_star(se
     "(HyperResult, Theorem 1 log) of the hypernetwork trained against alpha_star(seed)."
     star = self.alpha_star(seed).arch
     lams = edgenes_lams(seed, star.n_edges, self.P.ens_N)      # Figure 4.1 follows the lambdas Algorithm 1 draws first
-    def run(cbs, keep):
+    def make(cbs, keep):
         log = EdgeUpdateCountCB(star); keep['edge_log'] = _log_keep(log)
         h = train_hypernet(self.splits, star, warmup=warmup, **self._kw(train_hypernet, seed, [log, self._snap(lams), *cbs]))
         return to_plain({'state': h.hypernet.state_dict(), 'n_edges': star.n_edges, 'K': self.P.n_pivots, 'history': h.history,
                          'cost': h.cost, 'log': keep['edge_log'][0]()})
-    rec = self._train('hypernet', self.spec(train_hypernet, seed=seed, warmup=warmup, target=arch_id(star), snapshot_lams=lams), run)
+    rec = self._train('hypernet', self.spec(train_hypernet, seed=seed, warmup=warmup, target=arch_id(star), snapshot_lams=lams), make)
     hn = Hypernet(rec['n_edges'], rec['K']); hn.load_state_dict(rec['state'])
     return HyperResult(hn, star, rec['history'], rec['cost']), rec['log']
 
-# %% ../nbs/20_experiment.ipynb #31d7682e
+# %% ../nbs/20_experiment.ipynb #09fe6985
 @patch
 def retrained(self:Experiment, arch:Arch, # the architecture
               seed:int,                   # seed of its initialisation and batches
@@ -129,12 +154,13 @@ def retrained(self:Experiment, arch:Arch, # the architecture
              )->RetrainResult:
     "`arch` retrained from scratch with this seed."
     spec = self.spec(retrain, seed=seed, arch=arch_id(arch))
-    run = lambda cbs, keep: to_plain(_strip(retrain(arch, self.splits, **self._kw(retrain, seed, cbs))))
-    r = self._train('retrain', spec, run)
+    make = lambda cbs, keep: to_plain(_strip(retrain(arch, self.splits, **self._kw(retrain, seed, cbs))))
+    r = self._train('retrain', spec, make)
     if weights and getattr(r, 'weights', None) is None:
-        r = self.cache.refresh('retrain', spec, self._compute('retrain', spec, run), _decode)
+        r = self.cache.refresh('retrain', spec, self._compute('retrain', spec, make), _decode)
     return r
 
+# %% ../nbs/20_experiment.ipynb #62cf4bf8
 @patch
 def _ensemble_spec(self:Experiment, archs:list, seed:int, trainer:str)->dict:
     "What determines a jointly trained ensemble (settings a trainer ignores are left out: a Deep Ensemble does not depend on rho)."
@@ -150,13 +176,15 @@ def trained_ensemble(self:Experiment, archs:list, # the members' architectures
                     )->EnsembleTrainResult:
     "The members `archs` trained together with `trainer` on the retraining's data and budget."
     return self._train('ensemble', self._ensemble_spec(archs, seed, trainer), lambda cbs, keep: to_plain(_strip(
-        train_ensemble(archs, self.splits, trainer, **self._kw(train_ensemble, seed, cbs)))))
+        train_ensemble(archs, self.splits, trainer=trainer, **self._kw(train_ensemble, seed, cbs)))))
 
+# %% ../nbs/20_experiment.ipynb #a7450137
 @patch
 def robustness(self:Experiment, tags:list, # what identifies the members (their store keys)
                models,                     # a function giving the member networks (called only on a miss)
               )->dict:
     "FGSM and PGD accuracy of an ensemble at the preset's `attack_eps`, `pgd_steps`, `attack_n` (stored)."
-    spec = {'fn': 'adversarial_accuracy', **self.base_spec(), 'members': tags, **preset_kwargs(adversarial_accuracy, self.P), 'seed': 0}
+    spec = {'fn': 'adversarial_accuracy', **self.base_spec(), 'members': tags, **preset_kwargs(adversarial_accuracy, self.P),
+            'deterministic': self.run.deterministic, 'seed': 0}
     return self.cache.get('attack', spec, lambda: to_plain(adversarial_accuracy(
-        models(), self.splits.data, **preset_kwargs(adversarial_accuracy, self.P, seed=0, device=self.device))))
+        models(), self.splits.data, **preset_kwargs(adversarial_accuracy, self.P, seed=0), run=self.run)))

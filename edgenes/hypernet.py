@@ -12,7 +12,7 @@ import torch.nn as nn
 from .data import Splits
 from .space import N_EDGES, PRIMITIVES
 from .arch import Arch, discretize, arch_id, arch_to_json, shared_edges
-from .learner import Callback
+from .learner import Callback, Run
 from .search import DartsStepCB, RegulariserCB, WarmupCB, search_learner
 
 # %% auto #0
@@ -63,7 +63,9 @@ class Hypernet(nn.Module):
 # %% ../nbs/11_hypernet.ipynb #b5d7eb62
 class HyperStepCB(DartsStepCB):
     "The DARTS step at a `lambda ~ U[-eps, Lambda + eps]` drawn every iteration (problem 2.3)."
-    def __init__(self, target:Arch, eps:float=0.2, **kwargs):
+    def __init__(self, target:Arch,  # alpha*, for the shared-edge counts of the history
+                 eps:float=0.2,     # lambda ~ U[-eps, Lambda + eps]
+                 **kwargs):         # `DartsStepCB` settings
         super().__init__(**kwargs); self.target, self.eps = target, eps
     def _set(self, learn, lam:float): learn.model.arch.lam = learn.lam = lam
     def step(self, learn):
@@ -87,12 +89,13 @@ class HyperResult:
     target:Arch              # alpha*
     history:list             # one row per epoch, with the shared edges at lambda = 0..Lambda
     cost:dict                # wall-clock seconds, device and determinism settings (`run_settings`)
-    model:nn.Module=field(repr=False, default=None)
+    model:nn.Module=field(repr=False, default=None)   # the trained search model (live; not kept in the store)
     def arch_at(self, lam:float)->Arch: return self.hypernet.arch_at(lam, self.target.n_chosen)
 
 # %% ../nbs/11_hypernet.ipynb #13590787
 def train_hypernet(splits:Splits,            # data
                    target:Arch,              # alpha*, from `darts_search`
+                   *,
                    hyper_epochs:int=150,     # epochs (paper: 150)
                    n_pivots:int=5,           # K (paper: 5)
                    hyper_eps:float=0.2,      # lambda ~ U[-eps, Lambda + eps] (paper: 0.2)
@@ -101,12 +104,11 @@ def train_hypernet(splits:Splits,            # data
                    warmup:bool=True,         # warm-up of c and t (False: their end values throughout)
                    c:tuple=(0.3, 3.0),       # (c_start, c_end)
                    t:tuple=(1.0, 0.05),      # (t_start, t_end)
-                   C:int=10, search_bs:int=64, augment:bool=False,
+                   C:int=10, search_bs:int=64, augment:bool=False,   # the search network and its batches, as `darts_search`
                    w_opt:str='sgd', w_lr:float=0.025, w_momentum:float=0.9, w_wd:float=3e-4,
                    a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, grad_clip:float=5.,
-                   edge_rule:str='beta',
-                   seed:int=0, cbs:list=(), ckpt:str|Path|None=None, progress:bool=False, device:str|None=None,
-                   deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
+                   edge_rule:str='beta',     # beta | pcdarts
+                   seed:int=0, cbs:list=(), ckpt:str|Path|None=None, run:Run|None=None,  # as `darts_search`
                   )->HyperResult:
     "Train the hypernetwork alpha(lambda) against `target` (problem 2.3, with the warm-up of Section 4)."
     a_lr = a_lr if hyper_a_lr is None else hyper_a_lr
@@ -114,8 +116,7 @@ def train_hypernet(splits:Splits,            # data
                        a_betas=a_betas, a_wd=a_wd, grad_clip=grad_clip, n_chosen=target.n_chosen, edge_rule=edge_rule)
     reg = [RegulariserCB(target, None, c[1], t[1]), *([WarmupCB(c, t)] if warmup else [])]
     meta = {'kind': 'hypernet', 'target': arch_id(target), 'K': n_pivots, 'warmup': warmup, 'a_lr': a_lr}
-    learn = search_learner(splits, lambda: Hypernet(target.n_edges, n_pivots, hyper_init_std), C, search_bs, augment, seed,
-                           step, [*reg, *cbs], ckpt, meta, progress, device, deterministic)
-    learn.fit(hyper_epochs)
+    learn = search_learner(splits, make_arch=lambda: Hypernet(target.n_edges, n_pivots, hyper_init_std), C=C, search_bs=search_bs,
+                           augment=augment, seed=seed, step_cb=step, cbs=[*reg, *cbs], ckpt=ckpt, meta=meta, run=run).fit(hyper_epochs)
     hn = copy.deepcopy(learn.model.arch).cpu(); hn.zero_grad(set_to_none=True)     # kept results hold CPU tensors
     return HyperResult(hn, target, learn.history, learn.cost, learn.model)

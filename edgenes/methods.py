@@ -35,6 +35,7 @@ class Members(NamedTuple):
     pool:list                 # ids of every architecture considered
     lams:list|None=None       # the lambda behind each, where there is one
 
+# %% ../nbs/21_methods.ipynb #99ecd678
 @dataclass(frozen=True)
 class Method:
     "A method of Table 3: where its members come from, how they are trained, and how tables show it."
@@ -51,6 +52,7 @@ class Method:
 
 METHODS:dict[str, Method] = {}    # name -> Method, in table order; fill it with `register_method`
 
+# %% ../nbs/21_methods.ipynb #4ea62ade
 @dataclass
 class EnsembleResult:
     "An ensemble: members, metrics on validation and test, diversity, and the cost of finding it."
@@ -64,6 +66,10 @@ class EnsembleResult:
     lams:list|None=None       # the lambda behind each candidate (EdgeNES) or k (RandomD-NES)
     robust:dict|None=None     # clean, FGSM and PGD accuracy on the attacked test images (`attack=True`)
     def to_dict(self)->dict: return asdict(self)
+
+def _diversity(pt:list)->dict:
+    "Pairwise disagreement and mean pairwise KL of the members' test probabilities `pt`."
+    return {'disagreement': disagreement(pt), 'pairwise_kl': pairwise_kl(pt)}
 
 # %% ../nbs/21_methods.ipynb #e69a6f95
 def _darts(exp, seed, n, N):
@@ -124,13 +130,13 @@ def register_method(name:str,                 # key in results and tables; an id
     METHODS[name] = Method(name, display, candidates, members, trainer, select, dedup, pool, paper, baseline)
     return METHODS[name]
 
+# %% ../nbs/21_methods.ipynb #1fc2fae0
 def method_names(paper:bool=False, # only the methods with a row in the paper's Table 3
                 )->list:
     "Every registered method (after `$EDGENES_PLUGINS`), or the paper's."
     load_plugins()
     return [k for k, m in METHODS.items() if m.paper or not paper]
 
-# %% ../nbs/21_methods.ipynb #17476a44
 _T3 = lambda m, s, h: {'mean': m, 'sd': s, 'search_gpu_hours': h}    # the paper's Table 3 (CIFAR-100, test accuracy %)
 register_method('darts', 'DARTS', _darts, select=False, paper=_T3(46.8, 1.7, 1.2), baseline=True)
 register_method('random', 'Random', _random, select=False, paper=_T3(44.6, 6.9, 0), baseline=True)
@@ -143,7 +149,45 @@ register_method('sam_ens', 'SAM Ens (alpha*)', members=_alpha_star_copies, train
 register_method('dash', 'DASH (alpha*)', members=_alpha_star_copies, trainer='dash')
 register_method('edgenes_dash', 'EdgeNES + DASH', members=_edgenes_members, trainer='dash', pool=True);
 
-# %% ../nbs/21_methods.ipynb #6074af87
+# %% ../nbs/21_methods.ipynb #cefdcc2a
+def _sizes(exp:Experiment, M:Method, n:int|None, N:int|None)->tuple:
+    "(n, N): the ensemble size and the candidates sampled (None: the preset's), checked."
+    n, N = exp.P.ens_n if n is None else n, exp.P.ens_N if N is None else N
+    for name, v in (('n', n), ('N', N)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if M.pool and N < n:
+        raise ValueError(f"N={N} candidates can't make an ensemble of n={n}: N must be >= n")
+    return n, N
+
+def _dedup(M:Method, archs:list, seeds:list, lams:list|None)->list:
+    "(arch, seed, lam) of each candidate to retrain, duplicate architectures dropped (unless `M.dedup` is False)."
+    seen, cands = set(), []
+    for i, (a, s) in enumerate(zip(archs, seeds)):
+        if not M.dedup or arch_id(a) not in seen: seen.add(arch_id(a)); cands.append((a, s, lams[i] if lams else None))
+    return cands
+
+# %% ../nbs/21_methods.ipynb #c8bbffef
+def _attack_retrained(exp:Experiment, picked:list)->dict:
+    "FGSM and PGD accuracy of the retrained candidates `picked`, (arch, seed, lam) each (the attack moves them to the run's device)."
+    tags = [['retrain', exp.cache.key(exp.spec(retrain, seed=s, arch=arch_id(a)))] for a, s, _ in picked]
+    return exp.robustness(tags, lambda: [load_member(exp.retrained(a, s, weights=True), 0) for a, s, _ in picked])
+
+def _run_trained(exp:Experiment, M:Method, seed:int, n:int, N:int, attack:bool)->EnsembleResult:
+    "The ensembles whose members are trained together (a method with `members` and a `trainer`)."
+    archs, search_s, pre_s, pool, lams = M.members(exp, seed, n, N)
+    t = exp.trained_ensemble(archs, seed, M.trainer)
+    robust = None
+    if attack:
+        key = exp.cache.key(exp._ensemble_spec(archs, seed, M.trainer))
+        robust = exp.robustness([['ensemble', key, i] for i in range(len(archs))],
+                                lambda: [load_member(t, i) for i in range(len(archs))])
+    return EnsembleResult(M.name, seed, [arch_to_json(a) for a in archs], t.valid, t.test, _diversity(t.member_test_probs),
+                          t.member_test, pool,
+                          {'search_seconds': search_s, 'retrain_seconds': pre_s + t.cost['seconds'],
+                           'ensemble_train_seconds': t.cost['seconds'], **run_settings_of(t.cost), 'trainer': M.trainer,
+                           **t.settings}, lams, robust)
+
+# %% ../nbs/21_methods.ipynb #c3feac3e
 def run_method(exp:Experiment,       # preset, data and cache
                method:str,           # a registered method (`METHODS`)
                seed:int=0,           # seed of the run
@@ -154,49 +198,19 @@ def run_method(exp:Experiment,       # preset, data and cache
     "Run one method of Table 3: candidates, retraining (or joint training), selection, metrics and cost."
     if method not in METHODS and method not in method_names():
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)} (add one with register_method)")
-    M = METHODS[method]
-    n, N = exp.P.ens_n if n is None else n, exp.P.ens_N if N is None else N
-    for name, v in (('n', n), ('N', N)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-    if M.pool and N < n:
-        raise ValueError(f"N={N} candidates can't make an ensemble of n={n}: N must be >= n")
+    M = METHODS[method]; n, N = _sizes(exp, M, n, N)
     if M.members is not None: return _run_trained(exp, M, seed, n, N, attack)
     archs, seeds, search_s, lams = M.candidates(exp, seed, n, N)
-    seen, cands = set(), []
-    for i, (a, s) in enumerate(zip(archs, seeds)):
-        if not M.dedup or arch_id(a) not in seen: seen.add(arch_id(a)); cands.append((a, s, lams[i] if lams else None))
+    cands = _dedup(M, archs, seeds, lams)
     rs = [exp.retrained(a, s) for a, s, _ in cands]
     yv, yt = exp.splits.data.y_train[exp.splits.valid], exp.splits.data.y_test
-    pick = (select([r.valid_probs for r in rs], yv, n, exp.P.selection, exp.P.enum_limit) if M.select
-            else list(range(len(rs))))
-    m = [rs[i] for i in pick]
-    pt = [r.test_probs for r in m]
-    robust = None
-    if attack:
-        picked = [cands[i] for i in pick]
-        tags = [['retrain', exp.cache.key(exp.spec(retrain, seed=s, arch=arch_id(a)))] for a, s, _ in picked]
-        robust = exp.robustness(tags, lambda: [load_member(exp.retrained(a, s, weights=True), 0, exp.device) for a, s, _ in picked])
+    pick = select([r.valid_probs for r in rs], yv, n, exp.P.selection, exp.P.enum_limit) if M.select else list(range(len(rs)))
+    m, pt = [rs[i] for i in pick], [rs[i].test_probs for i in pick]
+    robust = _attack_retrained(exp, [cands[i] for i in pick]) if attack else None
     return EnsembleResult(method, seed, [arch_to_json(r.arch) for r in m],
                           evaluate(ensemble_probs([r.valid_probs for r in m]), yv, exp.P.ece_bins),
-                          evaluate(ensemble_probs(pt), yt, exp.P.ece_bins),
-                          {'disagreement': disagreement(pt), 'pairwise_kl': pairwise_kl(pt)},
+                          evaluate(ensemble_probs(pt), yt, exp.P.ece_bins), _diversity(pt),
                           [r.test for r in m], [arch_id(r.arch) for r in rs],
                           {'search_seconds': search_s, 'retrain_seconds': sum(r.cost['seconds'] for r in rs),
                            **run_settings_of(rs[0].cost)},
                           [lam for _, _, lam in cands] if lams else None, robust)
-
-def _run_trained(exp:Experiment, M:Method, seed:int, n:int, N:int, attack:bool)->EnsembleResult:
-    "The ensembles whose members are trained together (a method with `members` and a `trainer`)."
-    archs, search_s, pre_s, pool, lams = M.members(exp, seed, n, N)
-    t = exp.trained_ensemble(archs, seed, M.trainer)
-    robust = None
-    if attack:
-        key = exp.cache.key(exp._ensemble_spec(archs, seed, M.trainer))
-        robust = exp.robustness([['ensemble', key, i] for i in range(len(archs))],
-                                lambda: [load_member(t, i, exp.device) for i in range(len(archs))])
-    pt = t.member_test_probs
-    return EnsembleResult(M.name, seed, [arch_to_json(a) for a in archs], t.valid, t.test,
-                          {'disagreement': disagreement(pt), 'pairwise_kl': pairwise_kl(pt)}, t.member_test, pool,
-                          {'search_seconds': search_s, 'retrain_seconds': pre_s + t.cost['seconds'],
-                           'ensemble_train_seconds': t.cost['seconds'], **run_settings_of(t.cost), 'trainer': M.trainer,
-                           **t.settings}, lams, robust)

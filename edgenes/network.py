@@ -7,14 +7,18 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .space import OPS, N_NODES, FactorizedReduce, ReLUConvBN, is_reduction
+from fastcore.basics import patch
+from .space import OPS, N_NODES, cell_inputs, is_reduction
 from .arch import Arch
 
 # %% auto #0
 __all__ = ['drop_path', 'Cell', 'Pool2', 'AuxHead', 'Network']
 
 # %% ../nbs/06_network.ipynb #8ff26731
-def drop_path(x:torch.Tensor, p:float, training:bool=True)->torch.Tensor:
+def drop_path(x:torch.Tensor,       # a batch of feature maps (B, C, H, W)
+              p:float,              # drop probability
+              training:bool=True,   # off in evaluation
+             )->torch.Tensor:
     "Zero whole samples of `x` with probability `p`, scaling the rest by 1/(1-p)."
     if not training or p <= 0.: return x
     keep = torch.bernoulli(torch.full((x.shape[0], 1, 1, 1), 1 - p, device=x.device, dtype=x.dtype))
@@ -23,11 +27,14 @@ def drop_path(x:torch.Tensor, p:float, training:bool=True)->torch.Tensor:
 # %% ../nbs/06_network.ipynb #a3b61c4c
 class Cell(nn.Module):
     "A discrete cell: each node sums its kept edges' operations on its chosen inputs."
-    def __init__(self, arch:Arch, C_pp:int, C_p:int, C:int, reduction:bool, reduction_prev:bool, affine:bool=True):
+    def __init__(self, arch:Arch,                  # the kept edges
+                 C_pp:int, C_p:int, C:int,        # channels of the two inputs and of the cell (as `SearchCell`)
+                 reduction:bool,                  # halve the resolution (stride-2 edges from the inputs)
+                 reduction_prev:bool,             # the previous cell reduced (as `cell_inputs`)
+                 affine:bool=True):               # affine BatchNorms
         super().__init__()
         self.arch, self.reduction = arch, reduction
-        self.pre0 = FactorizedReduce(C_pp, C, affine) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, affine=affine)
-        self.pre1 = ReLUConvBN(C_p, C, 1, 1, 0, affine=affine)
+        self.pre0, self.pre1 = cell_inputs(C_pp, C_p, C, reduction_prev, affine)
         self.ops = nn.ModuleList(OPS[o](C, 2 if reduction and j < 2 else 1, affine) for _, j, o in arch.edges)
     def forward(self, s0, s1, drop_prob:float=0.):
         states = [self.pre0(s0), self.pre1(s1)]
@@ -81,10 +88,15 @@ class Network(nn.Module):
             C_pp, C_p, red_prev = C_p, N_NODES * C_cur, red
             if auxiliary and k == self.aux_pos: self.aux = AuxHead(C_p, n_classes)
         self.classifier = nn.Linear(C_p, n_classes)
-    def forward(self, x):
-        s0 = s1 = self.stem(x); aux = None
-        for k, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_prob)
-            if self.aux is not None and k == self.aux_pos and self.training: aux = self.aux(s1)
-        logits = self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
-        return (logits, aux) if aux is not None else logits
+
+# %% ../nbs/06_network.ipynb #082168b9
+@patch
+def forward(self:Network, x:torch.Tensor, # a batch of normalised images
+           ):
+    "Logits, or `(logits, aux)` in training with the auxiliary head on."
+    s0 = s1 = self.stem(x); aux = None
+    for k, cell in enumerate(self.cells):
+        s0, s1 = s1, cell(s0, s1, self.drop_prob)
+        if self.aux is not None and k == self.aux_pos and self.training: aux = self.aux(s1)
+    logits = self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
+    return (logits, aux) if aux is not None else logits

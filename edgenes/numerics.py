@@ -12,23 +12,25 @@ import torch
 __all__ = ['ONEDNN_ISA', 'tf32_active', 'float_tol', 'rel_diff', 'check_close', 'kernel_paths', 'kernel_env']
 
 # %% ../nbs/02_numerics.ipynb #c9307f23
-def tf32_active(device:str|torch.device='cpu', # where the compared computation ran
+def tf32_active(x:torch.Tensor, # a result of the compared computation: its device says where it ran
                )->bool:
-    "Whether float32 convolutions and matrix products on `device` may round to TF32 (CUDA with PyTorch's TF32 switches on)."
-    return torch.device(device).type == 'cuda' and (torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
+    "Whether float32 convolutions and matrix products that made `x` may have rounded to TF32 (CUDA with PyTorch's TF32 switches on)."
+    return x.device.type == 'cuda' and (torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
 
 def float_tol(dtype:torch.dtype,                 # the dtype both computations ran in
               n:int,                             # terms in the longest sum behind any compared value
-              device:str|torch.device='cpu',     # where they ran (TF32 on CUDA widens float32's epsilon)
+              tf32:bool=False,                   # their float32 products may have rounded to TF32 (`tf32_active`): eps 2^-10
              )->float:
     "Relative tolerance `n * eps` for two summation orders of the same function (Higham 2002, section 4.2)."
     if not isinstance(n, int) or isinstance(n, bool) or n < 1: raise ValueError(f"n is a count of summed terms, an int >= 1; got {n!r}")
     if not dtype.is_floating_point: raise ValueError(f"float_tol is for floating-point dtypes, got {dtype}")
-    eps = 2.0 ** -10 if dtype == torch.float32 and tf32_active(device) else torch.finfo(dtype).eps
+    eps = 2.0 ** -10 if dtype == torch.float32 and tf32 else torch.finfo(dtype).eps
     return n * eps
 
 # %% ../nbs/02_numerics.ipynb #c789febc
-def rel_diff(a:torch.Tensor, b:torch.Tensor)->float:
+def rel_diff(a:torch.Tensor, # one computation's result
+             b:torch.Tensor, # the other's, of the same shape
+            )->float:
     "Largest |a - b|, relative to the largest magnitude in `a` and `b` (0 when both are all zero)."
     if a.shape != b.shape: raise ValueError(f"shapes differ: {tuple(a.shape)} and {tuple(b.shape)}")
     if a.numel() == 0: return 0.
@@ -36,22 +38,22 @@ def rel_diff(a:torch.Tensor, b:torch.Tensor)->float:
     scale = float(torch.maximum(a.abs().max(), b.abs().max()))
     return 0. if scale == 0 else float((a - b).abs().max()) / scale
 
+# %% ../nbs/02_numerics.ipynb #dc8d98e1
 def check_close(pairs,                           # (fast, plain) tensor pairs: outputs, gradients, buffers
                 n:int,                           # terms in the longest sum behind any of them
                 dtype:torch.dtype|None=None,     # the dtype they were computed in (None: the first tensor's)
-                device:str|torch.device|None=None, # where they were computed (None: the first tensor's)
                 names=None,                      # a name for each pair, for the message
                )->float:
-    "Assert every pair agrees within `float_tol(dtype, n)`; return the largest relative difference."
+    "Assert every pair agrees within `float_tol(dtype, n)` (TF32's eps where the first tensor's device used it); return the largest relative difference."
     pairs = list(pairs)
     if not pairs: raise ValueError("check_close needs at least one pair to compare")
-    dtype, device = dtype or pairs[0][0].dtype, device or pairs[0][0].device
-    tol, ds = float_tol(dtype, n, device), [rel_diff(a, b) for a, b in pairs]
+    first = pairs[0][0]; dtype = dtype or first.dtype
+    tol, ds = float_tol(dtype, n, tf32_active(first)), [rel_diff(a, b) for a, b in pairs]
     worst = max(range(len(ds)), key=ds.__getitem__)
     if ds[worst] > tol:
         name = names[worst] if names else f'pair {worst}'
         raise AssertionError(f"{name} differs by {ds[worst]:.3g} relative to its largest value, over the tolerance "
-                             f"{tol:.3g} = n {n} x eps of {dtype} on {torch.device(device).type} "
+                             f"{tol:.3g} = n {n} x eps of {dtype} on {first.device.type} "
                              f"(CPU kernels: {torch.backends.cpu.get_cpu_capability()})")
     return ds[worst]
 

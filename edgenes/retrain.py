@@ -7,15 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .config import seed_everything, default_device
 from .data import Splits, Batches, train_dls
 from .arch import Arch, arch_id
 from .network import Network
-from .learner import Learner, Callback, TrainCB, TimerCB, ProgressCB, CheckpointCB
+from .learner import Learner, Callback, TrainCB, TimerCB, CheckpointCB, Run
 from .metrics import predict, evaluate
 
 # %% auto #0
-__all__ = ['DropPathCB', 'network_args', 'cpu_state', 'RetrainResult', 'retrain']
+__all__ = ['DropPathCB', 'network_args', 'cpu_state', 'valid_test_probs', 'RetrainResult', 'retrain']
 
 # %% ../nbs/10_retrain.ipynb #ee1fe5ac
 class DropPathCB(Callback):
@@ -25,15 +24,29 @@ class DropPathCB(Callback):
     def before_epoch(self, learn): learn.model.drop_prob = self.p * learn.epoch / max(learn.n_epochs, 1)
 
 # %% ../nbs/10_retrain.ipynb #081581f4
-def network_args(splits:Splits, retrain_C:int, retrain_layers:int, auxiliary:float)->dict:
+def network_args(splits:Splits,      # data: its classes and image channels
+                 retrain_C:int,      # channels
+                 retrain_layers:int, # stacked cells
+                 auxiliary:float,    # auxiliary-head loss weight (> 0: the head is built)
+                )->dict:
     "The `Network` arguments of a retrained model on `splits` (stored with its weights, to rebuild it)."
     return {'C': retrain_C, 'n_classes': splits.data.n_classes, 'in_ch': splits.data.shape[0],
             'layers': retrain_layers, 'auxiliary': auxiliary > 0}
 
-def cpu_state(net:torch.nn.Module)->dict:
+def cpu_state(net:torch.nn.Module, # a network on any device
+             )->dict:
     "A detached CPU copy of `net`'s state dict (what the artifact cache keeps)."
     return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
 
+def valid_test_probs(net:torch.nn.Module, # a trained network (in any mode: `predict` sets eval)
+                     splits:Splits,        # data: its validation part and its test split are predicted
+                     eval_bs:int=256,      # prediction batch size
+                    )->tuple:
+    "`((valid_probs, valid_labels), (test_probs, test_labels))` of `net`, on the device of its weights; CPU tensors."
+    dev = next(net.parameters()).device
+    return tuple(predict(net, Batches(splits.data, idx, eval_bs, device=dev)) for idx in (splits.valid, None))
+
+# %% ../nbs/10_retrain.ipynb #a11d5ede
 @dataclass
 class RetrainResult:
     "A retrained architecture: its metrics and predictions on the validation and the test split (CPU tensors; `model` is the live network)."
@@ -46,11 +59,12 @@ class RetrainResult:
     cost:dict                  # wall-clock seconds, device, determinism settings, `rng` of the drop-path masks
     net:dict|None=None         # `Network` arguments (to rebuild the model)
     weights:list|None=None     # [the trained model's state dict] (kept in the artifact cache for the attacks of Table 3)
-    model:torch.nn.Module=field(repr=False, default=None)
+    model:torch.nn.Module=field(repr=False, default=None)  # the trained network (live; not kept in the store)
 
 # %% ../nbs/10_retrain.ipynb #6405556c
 def retrain(arch:Arch,                 # the architecture to train from scratch
             splits:Splits,             # data; trains on both halves, measures on validation and test
+            *,
             retrain_C:int=16,          # channels (thesis: 16)
             retrain_layers:int=2,      # stacked cells (thesis: 2)
             retrain_epochs:int=50,     # epochs (paper: 50)
@@ -63,22 +77,18 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
             ece_bins:int=15,           # ECE bins
             eval_bs:int=256,           # prediction batch size
             seed:int=0,                # seed of initialisation, batch order and augmentation
-            cbs:list=(),               # extra callbacks
+            cbs:list=(),               # extra callbacks (e.g. a `ProgressCB`)
             ckpt:str|Path|None=None,   # checkpoint file: save every epoch, resume if present
-            progress:bool=False,       # print a line per epoch
-            device:str|None=None,      # None: CUDA if available, else the CPU
-            deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
+            run:Run|None=None,         # device and determinism (None: `Run()`: CUDA if available, deterministic)
            )->RetrainResult:
     "Train `arch` from scratch and evaluate it (the retraining of Algorithm 1)."
-    seed_everything(seed, deterministic)
-    dev = default_device(device)
+    run = run or Run()
+    run.start(seed)
     net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
     net = Network(arch, **net_args)
-    cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain', rng=dev.type), *cbs]
-    if progress: cbs.append(ProgressCB(prefix='retrain '))
+    cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain', rng=run.dev.type), *cbs]
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'arch': arch_id(arch), 'seed': seed, 'C': retrain_C}))
-    learn = Learner(net, train_dls(splits, retrain_bs, augment, seed, dev), cbs=cbs, device=dev).fit(retrain_epochs)
-    pv, yv = predict(net, Batches(splits.data, splits.valid, eval_bs, device=dev))
-    pt, yt = predict(net, Batches(splits.data, None, eval_bs, device=dev))
+    learn = Learner(net, train_dls(splits, retrain_bs, augment, seed).to(run.dev), cbs=cbs).fit(retrain_epochs)
+    (pv, yv), (pt, yt) = valid_test_probs(net, splits, eval_bs)
     return RetrainResult(arch, evaluate(pv, yv, ece_bins), evaluate(pt, yt, ece_bins), pv, pt,
                          learn.history, learn.cost, net_args, [cpu_state(net)], net)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .config import default_device, set_determinism, to_device
+from .config import to_device
+from .learner import Run
 from .data import ImageData
 
 # %% auto #0
@@ -17,7 +18,8 @@ __all__ = ['PixelEnsemble', 'fgsm', 'pgd', 'attack_subset', 'adversarial_accurac
 class PixelEnsemble(nn.Module):
     "Members on normalised inputs, seen from pixel space: `forward(x in [0,1])` gives log p̄."
     def __init__(self, members:list,        # networks taking normalised images
-                 mean:torch.Tensor, std:torch.Tensor): # per-channel normalisation of the data set
+                 mean:torch.Tensor,     # per-channel mean of the data set
+                 std:torch.Tensor):     # per-channel std of the data set
         super().__init__()
         self.members = nn.ModuleList(members).eval()
         self.register_buffer('mean', mean.float().view(1, -1, 1, 1)); self.register_buffer('std', std.float().view(1, -1, 1, 1))
@@ -29,6 +31,7 @@ class PixelEnsemble(nn.Module):
 
 # %% ../nbs/18_robust.ipynb #e386a1da
 def _input_grad(f, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
+    "The gradient of the summed NLL of `f` at `x` with respect to the images."
     x = x.detach().requires_grad_(True)
     loss = F.nll_loss(f(x), y, reduction='sum')     # sum: each image's gradient is its own, whatever the batch
     return torch.autograd.grad(loss, x)[0]
@@ -41,8 +44,10 @@ def fgsm(f,                  # maps pixel images in [0, 1] to log-probabilities 
     "Fast gradient sign method: one step of size `eps` up the loss's sign, clipped to [0, 1]."
     return (x + eps * _input_grad(f, x, y).sign()).clamp(0, 1).detach()
 
+# %% ../nbs/18_robust.ipynb #fd25dec6
 def pgd(f,                       # as `fgsm`
-        x:torch.Tensor, y:torch.Tensor, # images in [0, 1] and labels
+        x:torch.Tensor,          # images in [0, 1]
+        y:torch.Tensor,          # labels
         eps:float,               # l-infinity radius
         steps:int=20,                   # iterations
         step_size:float|None=None,      # None: eps / 4
@@ -75,24 +80,29 @@ def attack_subset(data:ImageData,  # the data set
     if n is None or n >= N: return torch.arange(N)   # cpu: indices into the test images, which live on the CPU
     return torch.randperm(N, generator=torch.Generator().manual_seed(seed))[:n].sort().values   # cpu: as above, seeded the same everywhere
 
-def adversarial_accuracy(members:list,            # networks on normalised inputs
+# %% ../nbs/18_robust.ipynb #bb75956a
+def _check_attack(attack_eps:tuple, pgd_steps:int):
+    "Refuse radii off the [0, 1] pixel scale and a PGD without steps."
+    bad = [e for e in attack_eps if isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e <= 1]
+    if bad: raise ValueError(f"attack_eps must be numbers in (0, 1] on the pixel scale (8/255 = {8/255:.4f}), got {bad}")
+    if isinstance(pgd_steps, bool) or not isinstance(pgd_steps, int) or pgd_steps < 1:
+        raise ValueError(f"pgd_steps must be an int >= 1, got {pgd_steps!r}")
+
+# %% ../nbs/18_robust.ipynb #708c5497
+def adversarial_accuracy(members:list,            # networks on normalised inputs (moved to the run's device)
                          data:ImageData,          # the data set (its test split is attacked)
+                         *,
                          attack_eps:tuple=(2/255, 8/255), # l-infinity radii on the [0, 1] pixel scale
                          pgd_steps:int=20,        # PGD iterations (step eps / 4, random start)
                          attack_n:int|None=None,  # test images attacked (None: all)
                          eval_bs:int=256,         # images per batch
                          seed:int=0,              # subset and random start
-                         device:str|None=None,    # None: CUDA if available, else the CPU
-                         deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
+                         run:Run|None=None,       # device and determinism (None: `Run()`: CUDA if available, deterministic)
                         )->dict:
     "Clean, FGSM and PGD accuracy of the ensemble of `members` on (a subset of) the test split; keys name eps in grey levels, e.g. `pgd20@8/255`."
     if not members: raise ValueError("an ensemble needs at least one member")
-    bad = [e for e in attack_eps if isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e <= 1]
-    if bad: raise ValueError(f"attack_eps must be numbers in (0, 1] on the pixel scale (8/255 = {8/255:.4f}), got {bad}")
-    if isinstance(pgd_steps, bool) or not isinstance(pgd_steps, int) or pgd_steps < 1:
-        raise ValueError(f"pgd_steps must be an int >= 1, got {pgd_steps!r}")
-    if deterministic is not None: set_determinism(deterministic)
-    dev = default_device(device)
+    _check_attack(attack_eps, pgd_steps)
+    dev = (run or Run()).prepare().dev
     f = PixelEnsemble(members, data.mean, data.std).to(dev)
     idx = attack_subset(data, attack_n, seed)
     g = torch.Generator().manual_seed(seed)           # CPU: the random starts are the same on every device

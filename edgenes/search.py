@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 import torch.nn as nn
-from .config import seed_everything, default_device
+from fastcore.basics import patch
 from .data import Splits, search_dls
 from .space import SearchNet, N_EDGES, PRIMITIVES
 from .arch import Arch, discretize, arch_id, arch_to_json, gumbel_samples, relaxed_shared_edges, shared_edges
-from .learner import Learner, Callback, CheckpointCB, ProgressCB, TimerCB
+from .learner import Learner, Callback, CheckpointCB, TimerCB, TrainCB, Run
 
 # %% auto #0
 __all__ = ['ArchParams', 'SearchModel', 'DartsStepCB', 'SearchResult', 'search_learner', 'darts_search', 'RegulariserCB', 'lerp',
@@ -21,7 +21,7 @@ __all__ = ['ArchParams', 'SearchModel', 'DartsStepCB', 'SearchResult', 'search_l
 # %% ../nbs/09_search.ipynb #c37485bf
 class ArchParams(nn.Module):
     "The architecture of a DARTS search: `alpha` (14, 7) and `beta` (14,), initialised at 1e-3 N(0, 1)."
-    def __init__(self, init_std:float=1e-3):
+    def __init__(self, init_std:float=1e-3): # std of the initial values
         super().__init__()
         self.alpha = nn.Parameter(init_std * torch.randn(N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
         self.beta = nn.Parameter(init_std * torch.randn(N_EDGES))                     # cpu: as alpha
@@ -29,7 +29,8 @@ class ArchParams(nn.Module):
 
 class SearchModel(nn.Module):
     "A search network together with the module that gives its architecture `(alpha, beta)`."
-    def __init__(self, net:SearchNet, arch:nn.Module):
+    def __init__(self, net:SearchNet,  # the search network (weights)
+                 arch:nn.Module):     # gives `(alpha, beta)` when called (`ArchParams`, a `Hypernet`)
         super().__init__()
         self.net, self.arch = net, arch
     def forward(self, x): return self.net(x, *self.arch())
@@ -41,9 +42,13 @@ class SearchModel(nn.Module):
 class DartsStepCB(Callback):
     "First-order bilevel step: architecture step on the architecture batch, then weight step."
     order = 0
-    def __init__(self, w_opt:str='sgd', w_lr:float=0.025, w_momentum:float=0.9, w_wd:float=3e-4, w_lr_min:float=1e-3,
-                 a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, grad_clip:float=5.,
-                 n_chosen:int=1, edge_rule:str='beta'):
+    def __init__(self, w_opt:str='sgd',        # sgd | adam: the weight optimiser
+                 w_lr:float=0.025, w_momentum:float=0.9, w_wd:float=3e-4, # weight step: learning rate, momentum, decay
+                 w_lr_min:float=1e-3,          # final learning rate of the weights' cosine schedule
+                 a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, # architecture step (Adam)
+                 grad_clip:float=5.,           # gradient-norm clip of the weight step
+                 n_chosen:int=1,               # inputs kept per node when discretising
+                 edge_rule:str='beta'):        # beta | pcdarts
         if w_opt not in ('sgd', 'adam'): raise ValueError(f"unknown weight optimiser {w_opt!r}; valid: sgd, adam")
         self.__dict__.update({k: v for k, v in locals().items() if k != 'self'})
     def before_fit(self, learn):
@@ -52,24 +57,25 @@ class DartsStepCB(Callback):
                                  if self.w_opt == 'sgd' else torch.optim.Adam(wp, self.w_lr, betas=self.a_betas, weight_decay=self.w_wd))
         learn.opts['arch'] = torch.optim.Adam(ap, self.a_lr, betas=tuple(self.a_betas), weight_decay=self.a_wd)
         learn.scheds['weights'] = torch.optim.lr_scheduler.CosineAnnealingLR(learn.opts['weights'], max(learn.n_epochs, 1), self.w_lr_min)
-    def step(self, learn):
-        (xw, yw), (xa, ya) = learn.batch
-        learn.arch_loss = learn.loss_func(learn.model(xa), ya)
-        learn.callback('after_arch_loss')
-        learn.arch_loss.backward(inputs=list(learn.model.arch.parameters()))   # no weight gradients to throw away
-        learn.opts['arch'].step(); learn.model.zero_grad()
-        learn.preds, learn.yb = learn.model(xw), yw
-        learn.loss = learn.loss_func(learn.preds, yw)
-        learn.loss.backward(inputs=list(learn.model.net.parameters()))
-        nn.utils.clip_grad_norm_(learn.model.net.parameters(), self.grad_clip)
-        learn.opts['weights'].step(); learn.model.zero_grad()
-    def eval_step(self, learn):
-        xb, learn.yb = learn.batch
-        learn.preds = learn.model(xb); learn.loss = learn.loss_func(learn.preds, learn.yb)
-    def after_train(self, learn): learn.scheds['weights'].step()
+    eval_step, after_train = TrainCB.eval_step, TrainCB.after_train   # validation and the weights' schedule: as a plain training
     def after_epoch(self, learn):
         a = learn.model.discretize(self.n_chosen, self.edge_rule)
         learn.state['arch'] = arch_to_json(a); learn.row['arch'] = arch_id(a)
+
+# %% ../nbs/09_search.ipynb #42c4afb9
+@patch
+def step(self:DartsStepCB, learn):
+    "One iteration: the architecture step on the architecture batch (`after_arch_loss` may add to its loss), then the weight step."
+    (xw, yw), (xa, ya) = learn.batch
+    learn.arch_loss = learn.loss_func(learn.model(xa), ya)
+    learn.callback('after_arch_loss')
+    learn.arch_loss.backward(inputs=list(learn.model.arch.parameters()))   # no weight gradients to throw away
+    learn.opts['arch'].step(); learn.model.zero_grad()
+    learn.preds, learn.yb = learn.model(xw), yw
+    learn.loss = learn.loss_func(learn.preds, yw)
+    learn.loss.backward(inputs=list(learn.model.net.parameters()))
+    nn.utils.clip_grad_norm_(learn.model.net.parameters(), self.grad_clip)
+    learn.opts['weights'].step(); learn.model.zero_grad()
 
 # %% ../nbs/09_search.ipynb #2ff64bc2
 @dataclass
@@ -84,54 +90,52 @@ class SearchResult:
 
 # %% ../nbs/09_search.ipynb #b4cbf4b9
 def search_learner(splits:Splits,                 # data
+                   *,
                    make_arch=None,                # builds the architecture module (None: `ArchParams`)
                    C:int=10,                      # search-net channels
                    search_bs:int=64,              # batch size
                    augment:bool=False,            # random crop and flip
                    seed:int=0,                    # seed of initialisation, batch order and augmentation
                    step_cb:Callback|None=None,    # the step (None: `DartsStepCB()`)
-                   cbs:list=(),                   # extra callbacks
+                   cbs:list=(),                   # extra callbacks (e.g. a `ProgressCB`)
                    ckpt:str|Path|None=None,       # checkpoint file
                    meta:dict|None=None,           # extra checkpoint settings
-                   progress:bool=False,           # print a line per epoch
-                   device:str|None=None,          # None: CUDA if available, else the CPU
-                   deterministic:bool|None=True,  # `set_determinism(deterministic)` before anything is built (None: leave it)
+                   run:Run|None=None,             # device and determinism (None: `Run()`)
                   )->Learner:
     "A Learner over a fresh search model, built after seeding; `make_arch()` builds its architecture module."
-    seed_everything(seed, deterministic)
-    dev = default_device(device)
+    run = run or Run()
+    run.start(seed)
     net = SearchNet(C, splits.data.n_classes, splits.data.shape[0], layers=1)
     model = SearchModel(net, make_arch() if make_arch is not None else ArchParams())
     cbs = [step_cb or DartsStepCB(), TimerCB('search', rng='cpu'), *cbs]   # the search's noise (Gumbel) comes from the CPU generator
-    if progress: cbs.append(ProgressCB(prefix='search '))
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'seed': seed, 'C': C, **(meta or {})}))
-    return Learner(model, search_dls(splits, search_bs, augment, seed, dev), cbs=cbs, device=dev)
+    return Learner(model, search_dls(splits, search_bs, augment, seed).to(run.dev), cbs=cbs)
 
 # %% ../nbs/09_search.ipynb #caf298fc
 def darts_search(splits:Splits,          # data: weight half, architecture half, validation part
+                 *,
+                 seed:int=0,             # seed of initialisation, batch order and augmentation
                  C:int=10,               # search-net channels (thesis: 10)
                  search_epochs:int=50,   # epochs (paper: 50)
                  search_bs:int=64,       # batch size
                  augment:bool=False,     # random crop and flip
-                 w_opt:str='sgd', w_lr:float=0.025, w_momentum:float=0.9, w_wd:float=3e-4, # weight step
-                 a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3,             # architecture step
+                 w_opt:str='sgd',        # sgd | adam: the weight optimiser
+                 w_lr:float=0.025, w_momentum:float=0.9, w_wd:float=3e-4, # weight step: learning rate, momentum, decay
+                 a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, # architecture step (Adam)
                  grad_clip:float=5.,     # gradient-norm clip of the weight step
                  n_chosen:int=1,         # inputs kept per node
                  edge_rule:str='beta',   # beta | pcdarts
-                 seed:int=0,             # seed of initialisation, batch order and augmentation
-                 cbs:list=(),            # extra callbacks
+                 cbs:list=(),            # extra callbacks (e.g. a `ProgressCB`)
                  ckpt:str|Path|None=None,# checkpoint file: save every epoch, resume if present
-                 progress:bool=False,    # print a line per epoch
-                 device:str|None=None,   # None: CUDA if available, else the CPU
-                 deterministic:bool|None=True, # deterministic kernels, no TF32 (`set_determinism`; the presets: True)
+                 run:Run|None=None,      # device and determinism (None: `Run()`: CUDA if available, deterministic)
                  _meta:dict|None=None,   # extra checkpoint settings (used by the searches built on this one)
                 )->SearchResult:
     "First-order DARTS search for alpha* (problem 1.1)."
-    step = DartsStepCB(w_opt, w_lr, w_momentum, w_wd, 1e-3, a_lr, a_betas, a_wd, grad_clip, n_chosen, edge_rule)
-    learn = search_learner(splits, None, C, search_bs, augment, seed, step, cbs, ckpt,
-                           meta={'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, **(_meta or {})},
-                           progress=progress, device=device, deterministic=deterministic)
-    learn.fit(search_epochs)
+    step = DartsStepCB(w_opt=w_opt, w_lr=w_lr, w_momentum=w_momentum, w_wd=w_wd, w_lr_min=1e-3, a_lr=a_lr, a_betas=a_betas,
+                       a_wd=a_wd, grad_clip=grad_clip, n_chosen=n_chosen, edge_rule=edge_rule)
+    meta = {'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, **(_meta or {})}
+    learn = search_learner(splits, C=C, search_bs=search_bs, augment=augment, seed=seed, step_cb=step, cbs=cbs, ckpt=ckpt,
+                           meta=meta, run=run).fit(search_epochs)
     alpha, beta = (t.detach().cpu().clone() for t in learn.model.arch())
     return SearchResult(alpha, beta, learn.model.discretize(n_chosen, edge_rule), learn.history, learn.cost, learn.model)
 
@@ -160,7 +164,11 @@ class RegulariserCB(Callback):
                          c=learn.state['c'], t=learn.state['t'])
 
 # %% ../nbs/09_search.ipynb #51715e40
-def lerp(a:float, b:float, s:float)->float: return a + (b - a) * s
+def lerp(a:float, b:float, # the values at s = 0 and s = 1
+         s:float,            # where, in [0, 1]
+        )->float:
+    "Linear interpolation from `a` to `b`."
+    return a + (b - a) * s
 
 class WarmupCB(Callback):
     "Linear per-epoch warm-up of the regulariser weight `c` (up) and the temperature `t` (down)."
@@ -176,10 +184,11 @@ class WarmupCB(Callback):
 def regularised_search(splits:Splits,          # data
                        target:Arch,            # alpha*
                        lam:float,              # wanted number of shared edges
+                       *,
                        warmup:bool=True,       # linear warm-up of c and t (False: their end values throughout)
                        c:tuple=(0.3, 3.0),     # (c_start, c_end)
                        t:tuple=(1.0, 0.05),    # (t_start, t_end)
-                       **kwargs,               # as `darts_search`: C, search_epochs, seed, ckpt, ...
+                       **kwargs,               # as `darts_search`: C, search_epochs, seed, cbs, ckpt, run, ...
                       )->SearchResult:
     "The regularised search of problem 2.1: DARTS plus `c (lambda - count)^2` in the architecture step."
     if not 0 <= lam <= target.n_edges: raise ValueError(f"lam must be in 0..{target.n_edges} (the edges of alpha*), got {lam}")

@@ -9,9 +9,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['PRIMITIVES', 'OPS', 'N_NODES', 'EDGE_OFFSETS', 'N_EDGES', 'ReLUConvBN', 'FactorizedReduce', 'edge_index',
-           'node_softmax', 'MixedEdge', 'SearchCell', 'batched_cell_forward', 'is_reduction', 'arch_weights',
-           'SearchNet']
+__all__ = ['PRIMITIVES', 'OPS', 'N_NODES', 'EDGE_OFFSETS', 'N_EDGES', 'ReLUConvBN', 'FactorizedReduce', 'cell_inputs',
+           'edge_index', 'node_softmax', 'MixedEdge', 'SearchCell', 'batched_cell_forward', 'is_reduction',
+           'arch_weights', 'SearchNet']
 
 # %% ../nbs/04_space.ipynb #b6617f2c
 PRIMITIVES = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3',
@@ -19,8 +19,11 @@ PRIMITIVES = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3',
 
 class ReLUConvBN(nn.Sequential):
     "ReLU, a (possibly depthwise-separable) convolution, BatchNorm."
-    def __init__(self, C_in:int, C_out:int, k:int, stride:int, pad:int, dilation:int=1,
-                 separable:bool=False, affine:bool=True):
+    def __init__(self, C_in:int, C_out:int, # input and output channels
+                 k:int, stride:int, pad:int,      # kernel size, stride, padding
+                 dilation:int=1,                  # dilation of the (first) convolution
+                 separable:bool=False,            # depthwise k x k, then pointwise 1 x 1
+                 affine:bool=True):               # affine BatchNorm
         convs = ([nn.Conv2d(C_in, C_in, k, stride, pad, dilation, groups=C_in, bias=False),
                   nn.Conv2d(C_in, C_out, 1, bias=False)] if separable
                  else [nn.Conv2d(C_in, C_out, k, stride, pad, dilation, bias=False)])
@@ -29,7 +32,8 @@ class ReLUConvBN(nn.Sequential):
 # %% ../nbs/04_space.ipynb #450367f9
 class FactorizedReduce(nn.Module):
     "Halve the resolution with two 1x1 stride-2 convs, the second on the input shifted by a pixel."
-    def __init__(self, C_in:int, C_out:int, affine:bool=True):
+    def __init__(self, C_in:int, C_out:int, # input and output channels (even: each conv gives half)
+                 affine:bool=True):       # affine BatchNorm
         super().__init__()
         if C_out % 2: raise ValueError(f"FactorizedReduce needs an even number of output channels, got {C_out}")
         self.relu = nn.ReLU(inplace=False)
@@ -56,24 +60,39 @@ OPS = {
     'dil_conv_5x5': lambda C, stride, affine: ReLUConvBN(C, C, 5, stride, 4, 2, True, affine),
 }
 
+# %% ../nbs/04_space.ipynb #4b963e2a
+def cell_inputs(C_pp:int,            # channels of the cell's first input (the output of the cell two back)
+                C_p:int,             # channels of its second input (the previous cell's output)
+                C:int,               # the cell's channels
+                reduction_prev:bool, # the previous cell reduced: the first input is at twice the resolution
+                affine:bool=True,    # affine BatchNorms (the search cell: False)
+               )->tuple:
+    "The two preprocessing modules of a cell, built in this order: `FactorizedReduce` or a 1x1 `ReLUConvBN` for the first input, a 1x1 `ReLUConvBN` for the second."
+    return (FactorizedReduce(C_pp, C, affine) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, affine=affine),
+            ReLUConvBN(C_p, C, 1, 1, 0, affine=affine))
+
 # %% ../nbs/04_space.ipynb #63d33a67
 N_NODES = 4                                  # intermediate nodes of a cell
 EDGE_OFFSETS = [0, 2, 5, 9]                  # first edge of each node
 N_EDGES = 14                                 # candidate edges of a cell
 
-def edge_index(node:int, inp:int)->int:
+def edge_index(node:int, # intermediate node, 0..3
+               inp:int,  # its input state, 0..node+1 (0, 1: the cell's inputs)
+              )->int:
     "Row of `alpha` (and entry of `beta`) for the edge from state `inp` into intermediate node `node`."
     if not (0 <= node < N_NODES and 0 <= inp < node + 2): raise ValueError(f"no edge from {inp} into node {node}")
     return EDGE_OFFSETS[node] + inp
 
-def node_softmax(beta:torch.Tensor)->torch.Tensor:
+def node_softmax(beta:torch.Tensor, # edge logits (..., 14)
+                )->torch.Tensor:
     "Soft-max `beta` (shape (..., 14)) over each node's slice of inputs: PC-DARTS' edge normalisation."
     return torch.cat([beta[..., o:o + i + 2].softmax(-1) for i, o in enumerate(EDGE_OFFSETS)], -1)
 
 # %% ../nbs/04_space.ipynb #bf0ca115
 class MixedEdge(nn.Module):
     "All 7 operations on one edge, summed with the given weights (DARTS' MixedOp)."
-    def __init__(self, C:int, stride:int):
+    def __init__(self, C:int,      # channels
+                 stride:int): # 2 on the edges from a reduction cell's inputs, else 1
         super().__init__()
         self.ops = nn.ModuleList()
         for p in PRIMITIVES:
@@ -85,12 +104,15 @@ class MixedEdge(nn.Module):
 # %% ../nbs/04_space.ipynb #abe61362
 class SearchCell(nn.Module):
     "The relaxed cell: 2 preprocessed inputs, 4 nodes over 14 mixed edges, output = concat of the nodes."
-    def __init__(self, C_pp:int, C_p:int, C:int, reduction:bool, reduction_prev:bool,
+    def __init__(self, C_pp:int,                 # channels of the first input (as `cell_inputs`)
+                 C_p:int,                        # channels of the second input
+                 C:int,                          # the cell's channels
+                 reduction:bool,                 # halve the resolution (stride-2 edges from the inputs)
+                 reduction_prev:bool,            # the previous cell reduced (as `cell_inputs`)
                  batched:bool=True):  # compute the edges that read one state together (same numbers, faster)
         super().__init__()
         self.reduction, self.batched = reduction, batched
-        self.pre0 = FactorizedReduce(C_pp, C, False) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, affine=False)
-        self.pre1 = ReLUConvBN(C_p, C, 1, 1, 0, affine=False)
+        self.pre0, self.pre1 = cell_inputs(C_pp, C_p, C, reduction_prev, affine=False)
         self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1)
                                    for i in range(N_NODES) for j in range(i + 2))
     def forward(self, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor):
@@ -120,6 +142,7 @@ def _bn(x:torch.Tensor, bns:list)->torch.Tensor:
                 m.running_mean.copy_(mean); m.running_var.copy_(var); m.num_batches_tracked += 1
     return y
 
+# %% ../nbs/04_space.ipynb #47087650
 def _depthwise(x:torch.Tensor, w:torch.Tensor, stride:int, pad:int, dil:int)->torch.Tensor:
     "Depthwise convolution in the layout whose backward is fast on CPUs; dilation 2 with stride 2 over the even pixels."
     k = w.shape[-1]
@@ -146,6 +169,7 @@ def _bn_shared(x:torch.Tensor, bns:list)->torch.Tensor:
             m.num_batches_tracked += 1
     return F.batch_norm(x, None, None, None, None, True, 0., b.eps).unsqueeze(1)
 
+# %% ../nbs/04_space.ipynb #f8c847f9
 def _group_ops(h:torch.Tensor, edges:list, stride:int)->list:
     "The 7 operations of `K` edges on their shared input `h`, each (B, K, C, H', W') or (B, 1, C, H', W') when shared."
     K, ops = len(edges), [e.ops for e in edges]
@@ -163,7 +187,12 @@ def _group_ops(h:torch.Tensor, edges:list, stride:int)->list:
     for p in (5, 6): out.append(_sep_stage(r, [o[p] for o in ops], relu=False).unflatten(1, (K, -1)))
     return out
 
-def batched_cell_forward(cell, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor)->torch.Tensor:
+# %% ../nbs/04_space.ipynb #fc4fdc4e
+def batched_cell_forward(cell,                  # a `SearchCell`
+                         s0, s1,                # its two inputs
+                         w_alpha:torch.Tensor,  # normalised operation weights (14, 7)
+                         w_beta:torch.Tensor,   # normalised edge weights (14,)
+                        )->torch.Tensor:
     "`SearchCell.forward`, computing the edges that read one state together."
     states, nodes = [cell.pre0(s0), cell.pre1(s1)], [0.] * N_NODES
     for j, es, dst, stride in _groups(cell.reduction):
@@ -175,11 +204,16 @@ def batched_cell_forward(cell, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor
     return torch.cat(nodes, dim=1)
 
 # %% ../nbs/04_space.ipynb #2eee71d6
-def is_reduction(k:int, layers:int)->bool:
+def is_reduction(k:int,      # the cell's index
+                 layers:int, # cells in the network
+                )->bool:
     "DARTS' rule: cell `k` of `layers` is a reduction cell iff k is layers//3 or 2*layers//3."
     return k in (layers // 3, 2 * layers // 3)
 
-def arch_weights(alpha:torch.Tensor, beta:torch.Tensor, tau:float|None=None)->tuple:
+def arch_weights(alpha:torch.Tensor,    # operation logits (14, 7)
+                 beta:torch.Tensor,     # edge logits (14,)
+                 tau:float|None=None,   # Gumbel-softmax temperature (None: plain soft-maxes)
+                )->tuple:
     "Normalised edge weights: soft-max of `alpha` per edge and of `beta` per node (Gumbel-softmax if `tau`)."
     if tau is None: return alpha.softmax(-1), node_softmax(beta)
     wb = torch.cat([F.gumbel_softmax(beta[..., o:o + i + 2], tau=tau) for i, o in enumerate(EDGE_OFFSETS)], -1)

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare', 'claim_row', 'claim_line', 'disagreement',
-           'pairwise_kl']
+__all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare', 'claim_row', 'untested_row', 'claim_line',
+           'disagreement', 'pairwise_kl']
 
 # %% ../nbs/12_stats.ipynb #7feddf4e
 def mean_std(values, # numbers (a list, array or tensor)
@@ -124,9 +124,24 @@ def claim_row(claim:str,              # the claim in words, e.g. 'EdgeNES more a
     return {'claim': claim, 'difference': f(c['difference']), 'interval (95%)': iv, 'n': n, 'test': c['test'], 'verdict': c['verdict'],
             'lo': None if c['lo'] is None else f(c['lo']), 'hi': None if c['hi'] is None else f(c['hi'])}
 
-def claim_line(row:dict, # a `claim_row`
+# %% ../nbs/12_stats.ipynb #23b3c446
+def untested_row(claim:str,        # the claim in words
+                 a,                # runs of side A: a sequence, or {seed: value} (dict or pandas Series); may be empty
+                 b,                # runs of side B, paired with A's (the same seeds, or as many in order)
+                 why:str,          # why it is not tested, e.g. 'only 1 of 3 seeds reached lambda with both settings'
+                 scale:float=1.,   # multiply the difference, e.g. 100 for percentage points
+                 digits:int=1,     # decimals shown
+                )->dict:
+    "A claims-table row for a claim with too few pairs to test: the reason, the pairs' mean difference (None without any), verdict inconclusive."
+    d = [a[k] - b[k] for k in a.keys()] if hasattr(a, 'keys') else [x - y for x, y in zip(a, b)]
+    return {'claim': f'{claim}: {why}', 'difference': round(scale * float(np.mean(d)), digits) if d else None, 'interval (95%)': '—',
+            'n': f'{len(d)} pairs', 'test': '—', 'verdict': VERDICTS[2], 'lo': None, 'hi': None}
+
+# %% ../nbs/12_stats.ipynb #3bac32c0
+def claim_line(row:dict, # a `claim_row` or an `untested_row`
               )->str:
-    "The claim, its difference, interval, n and verdict as one sentence."
+    "The claim, its difference, interval, n and verdict as one sentence (an untested claim: the claim, why, and its verdict)."
+    if row['test'] == '—': return f"{row['claim']}: {row['verdict']}"
     return f"{row['claim']}: difference {row['difference']:+g}, 95% interval {row['interval (95%)']} ({row['test']}, {row['n']}): {row['verdict']}"
 
 # %% ../nbs/12_stats.ipynb #1c2d9183

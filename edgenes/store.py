@@ -13,11 +13,11 @@ import torch
 from fastcore.script import call_parse
 from fastcore.basics import patch
 from .config import cache_dir
-from .learner import atomic_save, CheckpointCB, set_rng_states
+from .learner import atomic_save, CheckpointCB
 
 # %% auto #0
 __all__ = ['FORMAT', 'CKPT_FORMAT', 'check_plain', 'to_plain', 'from_plain', 'Store', 'StoreCheckpointCB', 'entries',
-           'edgenes_cache']
+           'edgenes_cache', 'MissingArtifact', 'PlanStore']
 
 # %% ../nbs/19_store.ipynb #1f57c8bc
 _SCALARS = (type(None), bool, int, float, str)
@@ -269,3 +269,39 @@ def edgenes_cache(cmd:str,              # ls | du | rm
         gone.append(e)
     print(f"{len(gone)} entries, {_size(sum(e['bytes'] for e in gone))}{' (dry run: nothing removed)' if dry_run else ''}")
     return gone
+
+# %% ../nbs/19_store.ipynb #ec3b2c40
+class MissingArtifact(LookupError):
+    "An artifact a read-only store was asked for and does not hold: the plan did not compute it."
+    def __init__(self, kind:str,                 # the artifact's kind (a folder of the store)
+                 spec:dict,                      # everything that determines it
+                 key:str,                        # its key (`Store.key(spec)`)
+                 root,                           # the store's folder
+                 why:str='not in the store'):    # what is wrong with it
+        self.kind, self.spec, self.key = kind, spec, key
+        super().__init__(f"read-only store {root}: the {kind} artifact {key} ({_summary(spec)}) is {why}. The batch "
+                         "computes its plan before the notebooks: run `edgenes-reproduce` (it computes what is missing), or run "
+                         "the notebook with read_only=False (its default) to compute it here; a batch that ends here has a plan that "
+                         "lacks this artifact (a bug: report it)")
+
+# %% ../nbs/19_store.ipynb #5e8d2a47
+class PlanStore(Store):
+    "A `Store` that logs what it is asked for (`asked`: (kind, key) pairs) and, `read_only`, raises `MissingArtifact` on a miss."
+    def __init__(self, root:str|Path|None=None, # folder of the store (None: in memory)
+                 read_only:bool=False):         # never compute: a missing entry is an error
+        super().__init__(root); self.read_only, self.asked = read_only, []
+    def get(self, kind:str, spec:dict, compute=None, decode=_same):
+        "As `Store.get`; read-only, an entry it lacks raises `MissingArtifact` (an unreadable one is left where it is)."
+        self.asked.append((kind, self.key(spec)))
+        if not self.read_only: return super().get(kind, spec, compute, decode)
+        k, p = (kind, self.key(spec)), self.path(kind, spec)
+        if k not in self.mem and p is not None and p.exists():
+            try: rec = torch.load(p, map_location='cpu', weights_only=True)
+            except Exception as e: raise MissingArtifact(kind, spec, k[1], self.root, f'unreadable ({type(e).__name__}: {e})') from e
+            if isinstance(rec, dict) and rec.get('format') == FORMAT and _canon(rec.get('spec')) == _canon(spec): self.mem[k] = rec['value']
+        if k not in self.mem: raise MissingArtifact(kind, spec, k[1], self.root)
+        self.hits += 1; return decode(self.mem[k])
+    def refresh(self, kind:str, spec:dict, compute=None, decode=_same):
+        "As `Store.refresh`; read-only, an error (the entry lacks what is now asked of it)."
+        if self.read_only: raise MissingArtifact(kind, spec, self.key(spec), self.root, 'an older entry that lacks what is asked of it')
+        return super().refresh(kind, spec, compute, decode)

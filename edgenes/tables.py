@@ -95,6 +95,7 @@ def deviations(exp:Experiment, # preset, data and artifact cache
     star = exp.alpha_star(seed).arch; rng = random.Random(10_000 + seed)
     return {k: random_deviation(star, k, rng) for k in range(star.n_edges + 1)}
 
+# %% ../nbs/22_tables.ipynb #182d7df5
 def table2_runs(exp:Experiment,         # preset, data and artifact cache
                 seeds:list,              # one run per seed (its alpha*, hypernetwork and retraining)
                 lams:tuple=(0, 1, 2, 3), # shared edges: integers in 0..Lambda (the paper: 0..3)
@@ -151,6 +152,7 @@ def fig4_1_curves(exp:Experiment,       # preset, data and artifact cache (the s
         out.append(c.assign(method='edgenes', seed=seed))
     return pd.concat(out, ignore_index=True)[['method', 'seed', 'x', 'members', 'accuracy']]
 
+# %% ../nbs/22_tables.ipynb #8df904c4
 def fig4_1_aucs(curves:pd.DataFrame,   # `fig4_1_curves` output
                 auc_from:float=0.5,      # the window starts at this share of the range both methods reach
                )->tuple:

@@ -53,10 +53,12 @@ def update_counts(trained:Arch,  # the architecture trained at this iteration
     t, star = set(trained.edges), set(target.edges)
     return sum(len(set(m.edges) & t) for m in ensemble), sum(len(set(m.edges) & t & star) for m in ensemble)
 
+# %% ../nbs/13_theorem.ipynb #45de42d7
 class EdgeUpdateCountCB(Callback):
     "Log the architecture trained at every hypernetwork iteration; count the ensemble's updated edges."
     order = 20
-    def __init__(self, target:Arch, ensemble:list|None=None):
+    def __init__(self, target:Arch,              # alpha*
+                 ensemble:list|None=None):  # the ensemble's architectures, when known before training (else `measured_updates` after)
         self.target, self.ensemble, self.log = target, ensemble, []
     def after_batch(self, learn):
         if not learn.training: return
@@ -65,6 +67,7 @@ class EdgeUpdateCountCB(Callback):
         if self.ensemble: row['m'], row['m_star'] = update_counts(a, self.ensemble, self.target)
         self.log.append(row)
 
+# %% ../nbs/13_theorem.ipynb #56ccaa13
 def measured_updates(log:list,      # `EdgeUpdateCountCB.log` of a hypernetwork training
                      ensemble:list, # the ensemble's architectures
                      target:Arch,   # alpha*

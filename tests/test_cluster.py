@@ -86,7 +86,8 @@ def same(x, y)->bool:
 
 def test_cancelled_job_resumes(cluster, tmp_path):
     "A search job cancelled after its first epoch checkpoint: resubmitted, it goes on from the checkpoint to the uninterrupted result."
-    from edgenes.plan import RunSpec, make_plan, run_task
+    from edgenes.plan import RunSpec, make_plan
+    from edgenes.execute import run_task
     from edgenes.cluster import run_slurm
     ov = {'search_epochs': 3, 'n_train': 300}                    # three epochs of a few seconds: time to cancel after the first
     spec = RunSpec('smoke', ov, str(tmp_path/'store'), progress=True)

@@ -1,6 +1,6 @@
 "Bad configuration fails at once, with a message that lists the valid choices."
 import pytest
-from edgenes.config import get_preset, PRESETS, Preset
+from edgenes.config import get_preset, parse_setting, parse_field, PRESETS, Preset
 
 @pytest.mark.parametrize('name, kw, exc, msg', [
     ('papr', {}, ValueError, "unknown preset 'papr'; valid presets: smoke, quick, medium, paper"),
@@ -11,6 +11,8 @@ from edgenes.config import get_preset, PRESETS, Preset
     ('quick', {'augment': 'yes'}, TypeError, "'augment' must be bool"),
     ('quick', {'w_lr': 'fast'}, TypeError, "'w_lr' must be float"),
     ('quick', {'a_betas': 0.5}, TypeError, "'a_betas' must be tuple"),
+    ('quick', {'n_train': 'all'}, TypeError, "'n_train' must be None or int"),
+    ('quick', {'attack_eps': [8]}, ValueError, r"'attack_eps' holds radii on the \[0, 1\] pixel scale"),
 ])
 def test_bad_preset(name, kw, exc, msg):
     with pytest.raises(exc, match=msg): get_preset(name, **kw)
@@ -26,3 +28,10 @@ def test_overrides_keep_types():
     assert get_preset('smoke', n_train=None).n_train is None
     assert get_preset('smoke', a_betas=[0.5, 0.9]).a_betas == (0.5, 0.9)
     assert isinstance(get_preset('smoke', w_lr=1).w_lr, float)
+
+def test_set_reads_a_field_by_its_type():
+    "`--set key=value` text becomes the field's type; a bad one names the type wanted, with an example."
+    assert parse_setting('attack_eps=2/255,8/255') == ('attack_eps', (2/255, 8/255)) and parse_field('n_train', 'none') is None
+    with pytest.raises(ValueError, match="--set 'retrain_epochs=ten': retrain_epochs takes a int, e.g. --set retrain_epochs=1"):
+        parse_setting('retrain_epochs=ten')
+    with pytest.raises(ValueError, match="unknown preset key 'epochs'; valid keys: dataset"): parse_setting('epochs=3')

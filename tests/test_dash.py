@@ -143,17 +143,18 @@ def test_train_ensemble_resumes_to_the_same_members(tmp_path, tiny_splits):
         def after_epoch(self, learn):
             if learn.epoch == 0: raise Crash('killed')
     archs = [random_arch(0), random_arch(1)]
-    kw = dict(retrain_C=4, retrain_epochs=2, retrain_bs=64, seed=3, device='cpu')
-    full = train_ensemble(archs, tiny_splits, 'dash', **kw)
+    from edgenes.learner import Run
+    kw = dict(retrain_C=4, retrain_epochs=2, retrain_bs=64, seed=3, run=Run('cpu'))
+    full = train_ensemble(archs, tiny_splits, trainer='dash', **kw)
     ck = tmp_path / 'ens.pt'
-    with pytest.raises(Crash): train_ensemble(archs, tiny_splits, 'dash', ckpt=ck, cbs=[CrashAfterFirst()], **kw)
+    with pytest.raises(Crash): train_ensemble(archs, tiny_splits, trainer='dash', ckpt=ck, cbs=[CrashAfterFirst()], **kw)
     assert ck.exists()
-    resumed = train_ensemble(archs, tiny_splits, 'dash', ckpt=ck, **kw)
+    resumed = train_ensemble(archs, tiny_splits, trainer='dash', ckpt=ck, **kw)
     for a, b in zip(full.weights, resumed.weights):
         for k in a: assert torch.equal(a[k], b[k]), k
     assert [r['train_loss'] for r in full.history] == [r['train_loss'] for r in resumed.history]
     with pytest.raises(ValueError, match='other settings'):       # a checkpoint of another trainer is refused
-        train_ensemble(archs, tiny_splits, 'sam', ckpt=ck, **kw)
+        train_ensemble(archs, tiny_splits, trainer='sam', ckpt=ck, **kw)
 
 
 def test_fgsm_on_a_linear_model_is_the_closed_form():
@@ -187,19 +188,19 @@ def test_experiment_resumes_a_killed_joint_training(tmp_path, tiny_splits):
     from edgenes.config import get_preset, preset_kwargs
     from edgenes.experiment import Experiment
     from edgenes.store import Store
-    from edgenes.learner import Callback
+    from edgenes.learner import Callback, Run
     class CrashAfterFirst(Callback):
         order = 200
         def after_epoch(self, learn):
             if learn.epoch == 0: raise Crash('killed')
     P = get_preset('smoke', retrain_C=4, retrain_epochs=2)
     archs = [random_arch(0), random_arch(1)]
-    killed = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), device='cpu', cbs=(CrashAfterFirst(),))
+    killed = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), run=Run('cpu'), cbs=(CrashAfterFirst(),))
     ck = killed.cache.ckpt_path('ensemble', killed._ensemble_spec(archs, 0, 'dash'))
     with pytest.raises(Crash): killed.trained_ensemble(archs, 0, 'dash')   # what a killed batch leaves behind: epoch 1's checkpoint
     assert ck.exists()
-    exp = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), device='cpu')
+    exp = Experiment(P, tiny_splits, cache=Store(tmp_path/'cache'), run=Run('cpu'))
     r = exp.trained_ensemble(archs, 0, 'dash')
-    full = train_ensemble(archs, tiny_splits, 'dash', **preset_kwargs(train_ensemble, P, seed=0, device='cpu'))
+    full = train_ensemble(archs, tiny_splits, trainer='dash', **preset_kwargs(train_ensemble, P, seed=0), run=Run('cpu', P.deterministic))
     assert torch.equal(r.member_test_probs[0], full.member_test_probs[0]) and not ck.exists()
     assert (exp.cache.hits, exp.cache.misses) == (0, 1)

@@ -2,23 +2,25 @@
 interpolation and ECE on the device of their inputs; RNG states of the Learner's device only; checkpoints that load with
 weights_only=True and refuse another device type or other determinism settings; `set_determinism`; bit-identical
 deterministic searches; kept results that hold CPU tensors only. Tests that need a GPU are skipped without one."""
-import ast, dataclasses, os, random
+import ast, dataclasses, inspect, os, random
 from pathlib import Path
 import numpy as np
 import pytest
 import torch
 import edgenes
 from edgenes.config import set_determinism, precision_settings, run_settings, get_preset, preset_kwargs
-from edgenes.arch import random_arch, gumbel_samples
+from edgenes.arch import random_arch, gumbel_samples, relaxed_shared_edges
 from edgenes.hypernet import interpolate, train_hypernet
 from edgenes.metrics import ece, ece_tensor
-from edgenes.learner import Learner, TrainCB, CheckpointCB, rng_states, set_rng_states
+from edgenes.learner import Learner, TrainCB, CheckpointCB, Run, _rng_states, _set_rng_states
 from edgenes.search import darts_search
 from edgenes.retrain import retrain
 from edgenes.dash import train_ensemble
 from edgenes.network import Network
 from edgenes.data import train_dls
 from edgenes.robust import pgd
+
+CPU, CUDA = torch.device('cpu'), torch.device('cuda')
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
@@ -91,37 +93,41 @@ def test_ece_keeps_the_device():
 
 # -- random-number states
 def test_rng_states_round_trip_cpu():
-    s = rng_states('cpu')
+    s = _rng_states(CPU)
     assert s['device_type'] == 'cpu' and s['cuda'] is None
     a = (random.random(), np.random.rand(3).tolist(), torch.rand(3))
-    set_rng_states(s, 'cpu')
+    _set_rng_states(s, CPU)
     b = (random.random(), np.random.rand(3).tolist(), torch.rand(3))
     assert a[:2] == b[:2] and torch.equal(a[2], b[2])
 
 def test_rng_states_refuse_a_cuda_state_where_it_cannot_go():
-    s = {**rng_states('cpu'), 'device_type': 'cuda', 'cuda': torch.zeros(16, dtype=torch.uint8)}
-    with pytest.raises(ValueError, match="saved by a run on a cuda device and this run is on cpu"): set_rng_states(s, 'cpu')
-    with pytest.raises(ValueError, match="saved by a run on a cpu device"): set_rng_states(rng_states('cpu'), 'cuda')
+    s = {**_rng_states(CPU), 'device_type': 'cuda', 'cuda': torch.zeros(16, dtype=torch.uint8)}
+    with pytest.raises(ValueError, match="saved by a run on a cuda device and this run is on cpu"): _set_rng_states(s, CPU)
+    with pytest.raises(ValueError, match="saved by a run on a cpu device"): _set_rng_states(_rng_states(CPU), CUDA)
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA is not available here"): set_rng_states(s, 'cuda')
+        with pytest.raises(RuntimeError, match="CUDA is not available here"): _set_rng_states(s, CUDA)
 
 @needs_cuda
 def test_rng_states_restore_the_cuda_generator_of_the_run():
-    s = rng_states('cuda')
+    s = _rng_states(CUDA)
     assert s['device_type'] == 'cuda' and s['cuda'].dtype == torch.uint8 and s['cuda'].device.type == 'cpu'
     a = torch.rand(5, device='cuda')
-    set_rng_states(s, 'cuda')
+    _set_rng_states(s, CUDA)
     assert torch.equal(torch.rand(5, device='cuda'), a)
     if torch.cuda.device_count() > 1:          # saved on device 0, resumed on device 1: device 1's generator continues
-        set_rng_states(s, 'cuda:1')
+        _set_rng_states(s, torch.device('cuda:1'))
         assert torch.equal(torch.rand(5, device='cuda:1').cpu(), a.cpu())
 
 # -- checkpoints
 def _tiny_learner(splits, ckpt, device='cpu', seed=0):
     torch.manual_seed(seed)
     m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10))
-    return Learner(m, train_dls(splits, 64, False, seed, device), cbs=[TrainCB(lr=0.05), CheckpointCB(ckpt, meta={'seed': seed})],
-                   device=device)
+    return Learner(m, train_dls(splits, 64, False, seed).to(device), cbs=[TrainCB(lr=0.05), CheckpointCB(ckpt, meta={'seed': seed})])
+
+def test_the_learner_runs_where_its_batches_go(tiny_splits):
+    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10))
+    learn = Learner(m, train_dls(tiny_splits, 64).to('meta'))
+    assert learn.device.type == 'meta' and next(learn.model.parameters()).device.type == 'meta'
 
 def test_checkpoint_loads_with_weights_only(tiny_splits, tmp_path):
     ck = tmp_path/'ck.pt'
@@ -139,7 +145,7 @@ def cpu_runs(tiny_splits, tmp_path_factory):
     s = darts_search(tiny_splits, **TINY, ckpt=d/'s.pt')
     h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, ckpt=d/'h.pt')
     r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, ckpt=d/'r.pt')
-    e = train_ensemble([s.arch] * 2, tiny_splits, 'dash', retrain_C=4, retrain_epochs=1, ckpt=d/'e.pt')
+    e = train_ensemble([s.arch] * 2, tiny_splits, trainer='dash', retrain_C=4, retrain_epochs=1, ckpt=d/'e.pt')
     return (s, h, r, e), [d/f'{n}.pt' for n in 'shre']
 
 def test_search_hypernet_and_ensemble_checkpoints_load_with_weights_only(cpu_runs):
@@ -184,14 +190,16 @@ def test_set_determinism_sets_every_flag(restore_flags):
     assert torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32   # PyTorch's defaults
     with pytest.raises(TypeError, match='on must be a bool'): set_determinism('yes')
 
-def test_every_preset_is_deterministic_and_reaches_the_runs():
+def test_every_preset_and_the_default_run_are_deterministic():
     for name in ('smoke', 'quick', 'medium', 'paper'): assert get_preset(name).deterministic is True
-    for fn in (darts_search, train_hypernet, retrain, train_ensemble):
-        assert preset_kwargs(fn, get_preset('smoke'))['deterministic'] is True, fn.__name__
+    assert Run().deterministic is True and Run().device is None
+    for fn in (darts_search, train_hypernet, retrain, train_ensemble):   # the run context: one argument, `Run()` by default
+        ps = inspect.signature(fn).parameters
+        assert ps['run'].default is None and not {'device', 'deterministic', 'progress'} & set(ps), fn.__name__
 
 @pytest.mark.parametrize('device', DEVICES)
 def test_same_seed_deterministic_search_is_bit_identical(tiny_splits, device, restore_flags):
-    a, b = (darts_search(tiny_splits, **TINY, seed=3, deterministic=True, device=device) for _ in range(2))
+    a, b = (darts_search(tiny_splits, **TINY, seed=3, run=Run(device, deterministic=True)) for _ in range(2))
     assert torch.equal(a.alpha, b.alpha) and torch.equal(a.beta, b.beta) and a.arch == b.arch
     assert [r['train_loss'] for r in a.history] == [r['train_loss'] for r in b.history]
     assert a.cost['deterministic'] and a.cost['device_type'] == device and not a.cost['tf32_cudnn']
@@ -226,10 +234,10 @@ def test_kept_results_hold_cpu_tensors(cpu_runs): _check_kept(cpu_runs[0], 'cpu'
 
 @needs_cuda
 def test_kept_results_hold_cpu_tensors_cuda(tiny_splits):
-    s = darts_search(tiny_splits, **TINY, device='cuda')
-    h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, device='cuda')
-    r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, device='cuda')
-    e = train_ensemble([s.arch] * 2, tiny_splits, 'deep', retrain_C=4, retrain_epochs=1, device='cuda')
+    s = darts_search(tiny_splits, **TINY, run=Run('cuda'))
+    h = train_hypernet(tiny_splits, s.arch, hyper_epochs=1, C=4, search_bs=32, run=Run('cuda'))
+    r = retrain(s.arch, tiny_splits, retrain_C=4, retrain_epochs=1, run=Run('cuda'))
+    e = train_ensemble([s.arch] * 2, tiny_splits, trainer='deep', retrain_C=4, retrain_epochs=1, run=Run('cuda'))
     _check_kept((s, h, r, e), 'cuda')
 
 # -- one seed, one noise on every device
@@ -239,6 +247,8 @@ def test_noise_is_the_same_on_cpu_and_cuda():
     torch.manual_seed(0); h0, g0 = gumbel_samples(a, b, 0.5)
     torch.manual_seed(0); h1, g1 = gumbel_samples(a.cuda(), b.cuda(), 0.5)
     torch.testing.assert_close(h1.cpu(), h0); torch.testing.assert_close(g1.cpu(), g0)
+    star = random_arch(0)                                          # the target's tensors: built on the CPU, sent to the samples
+    torch.testing.assert_close(relaxed_shared_edges(h1, g1, star).cpu(), relaxed_shared_edges(h0, g0, star))
     f = lambda x: torch.log_softmax(x.flatten(1)[:, :3] * 10, -1)
     x, y = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 0])
     p0 = pgd(f, x, y, 0.1, steps=0, generator=torch.Generator().manual_seed(1))

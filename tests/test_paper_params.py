@@ -3,7 +3,8 @@
 import subprocess, sys
 from pathlib import Path
 import pytest
-from edgenes.paper import PAPER, run_item
+from edgenes.paper import PAPER
+from edgenes.reproduce import run_item
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 
@@ -28,3 +29,17 @@ def test_batch_reports_and_exits_nonzero(tmp_path):
     assert p.returncode != 0 and "unknown item(s) ['fig9']; valid: fig3_1, table2" in p.stderr
     p = subprocess.run([EXE, '--preset', 'smoke', '--dry_run', '--out_dir', str(tmp_path)], capture_output=True, text=True)
     assert p.returncode == 0 and all(k in p.stdout for k in PAPER)
+
+@pytest.mark.parametrize('key', list(PAPER))
+def test_item_takes_the_run_context(key):
+    "Every notebook takes the batch's device and read-only flag as papermill parameters (its RunSpec is built from them)."
+    import papermill as pm
+    from edgenes.paper import paper_dir
+    known = set(pm.inspect_notebook(str(paper_dir()/PAPER[key].notebook)))
+    assert {'preset', 'out_dir', 'cache_dir', 'overrides', 'progress', 'device', 'read_only'} <= known, known
+
+def test_read_only_item_names_the_missing_artifact(tmp_path):
+    "With read_only=True (as a batch runs it) a notebook only reads: on an empty store it fails, naming the artifact."
+    r = run_item('theorem1', 'smoke', tmp_path, cache_dir=str(tmp_path/'cache'), read_only=True, device='cpu', mc_ensembles=10, mc_iters=5)
+    assert r['status'] == 'failed' and r['error'].startswith('MissingArtifact: read-only store') and 'search artifact' in r['error'] and 'device=cpu' in r['error'], r
+    assert not (tmp_path/'cache').exists() or not list((tmp_path/'cache').rglob('*.pt'))

@@ -6,9 +6,12 @@ import subprocess, sys
 from collections import Counter
 from pathlib import Path
 import pytest, torch
-from edgenes.plan import RunSpec, Task, make_plan, execute, estimate, worker_threads
+from edgenes.plan import RunSpec, Task, make_plan
+from edgenes.cost import estimate
+from edgenes.execute import execute, worker_threads
 from conftest import torch_threads
-from edgenes.paper import PAPER, edgenes_reproduce
+from edgenes.paper import PAPER
+from edgenes.reproduce import edgenes_reproduce
 
 EXE = str(Path(sys.executable).parent/'edgenes-reproduce')
 TINY = dict(n_train=64, C=2, retrain_C=4, search_bs=32, retrain_bs=64, ens_n=2, ens_N=3)

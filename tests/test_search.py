@@ -59,3 +59,15 @@ def test_corrupt_checkpoint_is_kept_aside_and_recomputed(tiny_splits, tmp_path):
 
 def test_bad_optimiser_name(tiny_splits):
     with pytest.raises(ValueError, match='valid: sgd, adam'): darts_search(tiny_splits, **TINY, w_opt='rmsprop')
+
+def test_arguments_after_the_data_are_keywords(tiny_splits):
+    with pytest.raises(TypeError, match='positional'): darts_search(tiny_splits, 4)
+
+def test_progress_is_a_callback_that_names_the_phase_and_the_task(tiny_splits, capsys):
+    from edgenes.learner import ProgressCB, task_label
+    with task_label('alpha_star(seed=0)'): darts_search(tiny_splits, **{**TINY, 'search_epochs': 2}, seed=0, cbs=[ProgressCB()])
+    lines = capsys.readouterr().out.splitlines()
+    assert [l.split(': epoch ')[0] for l in lines] == ['alpha_star(seed=0) search'] * 2, lines
+    assert lines[0].split(': epoch ')[1].startswith('1/2 train_loss ') and lines[1].endswith('about 0 s left'), lines
+    darts_search(tiny_splits, **{**TINY, 'search_epochs': 1}, seed=0, cbs=[ProgressCB(prefix='mine', bar=True)])   # not a terminal: lines
+    assert capsys.readouterr().out.startswith('mine: epoch 1/1 ')

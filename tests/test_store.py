@@ -9,7 +9,7 @@ from edgenes.arch import random_arch
 from edgenes.config import get_preset
 from edgenes.data import ImageData, load_embedded, make_splits
 from edgenes.experiment import Experiment
-from edgenes.learner import Callback
+from edgenes.learner import Callback, Run
 from edgenes.search import darts_search
 from edgenes.store import Store, StoreCheckpointCB, edgenes_cache
 
@@ -52,7 +52,7 @@ def same(a, b, path='') -> None:
     elif isinstance(a, torch.nn.Module): same(a.state_dict(), b.state_dict(), path)
     else: assert a == b, (path, a, b)
 
-def exp(splits, root, **kw): return Experiment(P, splits, cache=Store(root), device='cpu', **kw)
+def exp(splits, root, **kw): return Experiment(P, splits, cache=Store(root), run=Run('cpu'), **kw)
 
 @pytest.mark.parametrize('kind', list(ARTIFACTS))
 def test_killed_training_resumes_from_the_store(tiny_splits, tmp_path, kind):
@@ -76,13 +76,14 @@ def test_sigkilled_retraining_resumes(tiny_splits, tmp_path):
         from edgenes.data import load_embedded, make_splits
         from edgenes.arch import random_arch
         from edgenes.experiment import Experiment
+        from edgenes.learner import Run
         from edgenes.store import Store
-        from edgenes.learner import Callback
+        from edgenes.learner import Callback, Run
         class Kill(Callback):
             order = 1000
             def after_epoch(self, learn): os.kill(os.getpid(), signal.SIGKILL)
         P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
-        Experiment(P, {SPLITS}, cache=Store({str(tmp_path/'a')!r}), device='cpu', cbs=(Kill(),)).retrained(random_arch(0), 0)
+        Experiment(P, {SPLITS}, cache=Store({str(tmp_path/'a')!r}), run=Run('cpu'), cbs=(Kill(),)).retrained(random_arch(0), 0)
     """
     p = subprocess.run([sys.executable, '-c', textwrap.dedent(script)], env=ENV, capture_output=True, text=True)
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
@@ -120,9 +121,10 @@ def test_two_processes_retrain_an_architecture_once(tmp_path):
         from edgenes.data import load_embedded, make_splits
         from edgenes.arch import random_arch
         from edgenes.experiment import Experiment
+        from edgenes.learner import Run
         from edgenes.store import Store
         P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
-        e = Experiment(P, {SPLITS}, cache=Store({str(tmp_path)!r}), device='cpu')
+        e = Experiment(P, {SPLITS}, cache=Store({str(tmp_path)!r}), run=Run('cpu'))
         r = e.retrained(random_arch(0), 0)
         print(e.cache.hits, e.cache.misses, r.test_probs.sum().item())
     """
@@ -140,17 +142,18 @@ def test_keys_follow_data_content_and_device_and_are_stable(embedded):
                                                generator=torch.Generator().manual_seed(0)),
                      torch.randint(0, 5, embedded.y_train.shape), embedded.x_test, embedded.y_test % 5, 5)
     key = lambda e: Store.key(e.spec(darts_search, seed=0, snapshots=1))
-    cpu = key(Experiment(P, sp, device='cpu'))
-    assert cpu != key(Experiment(P, make_splits(fake, 0, P.valid_frac, P.n_train), device='cpu'))   # same preset, other data
-    assert cpu != key(Experiment(P, sp, device='cuda'))
+    cpu = key(Experiment(P, sp, run=Run('cpu')))
+    assert cpu != key(Experiment(P, make_splits(fake, 0, P.valid_frac, P.n_train), run=Run('cpu')))   # same preset, other data
+    assert cpu != key(Experiment(P, sp, run=Run('cuda')))
     script = f"""
         from edgenes.config import get_preset
         from edgenes.data import load_embedded, make_splits
         from edgenes.experiment import Experiment
+        from edgenes.learner import Run
         from edgenes.search import darts_search
         from edgenes.store import Store
         P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
-        print(Store.key(Experiment(P, make_splits(load_embedded(), 0, P.valid_frac, P.n_train), device='cpu').spec(darts_search, seed=0, snapshots=1)))
+        print(Store.key(Experiment(P, make_splits(load_embedded(), 0, P.valid_frac, P.n_train), run=Run('cpu')).spec(darts_search, seed=0, snapshots=1)))
     """
     p = subprocess.run([sys.executable, '-c', textwrap.dedent(script)], env=ENV, capture_output=True, text=True)
     assert p.stdout.strip() == cpu, p.stderr[-2000:]
@@ -168,7 +171,7 @@ def test_pickles_that_run_code_are_refused(tmp_path):
     ck = tmp_path/'c.ckpt'; torch.save({'format': 'edgenes.store-ckpt/1', 'x': Evil(ran)}, ck)   # a checkpoint, likewise
     from edgenes.retrain import retrain
     with pytest.warns(UserWarning, match='starting this training from the beginning'):
-        retrain(ARCHS[0], make_splits(load_embedded(), 0, 0.1, 100), retrain_C=4, retrain_epochs=1, device='cpu',
+        retrain(ARCHS[0], make_splits(load_embedded(), 0, 0.1, 100), retrain_C=4, retrain_epochs=1, run=Run('cpu'),
                 cbs=[StoreCheckpointCB(ck, {'key': 'k'})])
     assert not ran.exists()
 

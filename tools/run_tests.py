@@ -22,11 +22,13 @@ default of one OpenMP thread per core put four spinning threads on two cores, an
 descheduled threads (measured: a depthwise convolution of the search cell took 11.8 ms with two threads on a busy
 machine, 0.17 ms with one).
 """
-import argparse, os, platform, re, subprocess, sys, time
+import argparse, os, re, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT/'.venv'/'bin'
+sys.path.insert(0, str(ROOT))
+from edgenes.provenance import cpu_model     # the source tree's module: it imports the standard library only
 
 
 def native_path()->str:
@@ -36,14 +38,6 @@ def native_path()->str:
     except OSError: pass
     if {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'} <= flags: return 'avx512'
     return 'avx2' if {'avx2', 'fma'} <= flags else 'default'
-
-
-def cpu_model()->str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
 
 
 def launch(name:str, cmd:list, env:dict)->tuple:
