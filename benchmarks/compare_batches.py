@@ -1,5 +1,5 @@
-"""Compare two batches of `edgenes-reproduce`: their stores (the same keys, and every entry's value equal with
-`torch.equal` on tensors and `==` on everything else, timings aside) and their outputs (every table equal).
+"""Compare two batches of `edgenes-reproduce`: their stores (the same keys, and every entry's spec and value equal
+with `torch.equal` on tensors and `==` on everything else, timings aside) and their outputs (every table equal).
 
     python benchmarks/compare_batches.py --stores A/smoke B/smoke --outputs A_out/smoke B_out/smoke
 
@@ -36,7 +36,9 @@ def compare_stores(a:Path, b:Path)->dict:
     out = {'entries': [len(ka), len(kb)], 'only_a': sorted(map(str, ka - kb)), 'only_b': sorted(map(str, kb - ka)), 'differ': {}}
     for k in sorted(ka & kb):
         d = []
-        same(torch.load(a/k, map_location='cpu', weights_only=True), torch.load(b/k, map_location='cpu', weights_only=True), str(k), d)
+        ra, rb = (torch.load(r/k, map_location='cpu', weights_only=True) for r in (a, b))
+        for part in ('spec', 'value'):       # what was computed and from what; the record's other fields say when, how long, how
+            same(ra.get(part), rb.get(part), f'{k}:{part}', d)
         if d: out['differ'][str(k)] = d[:5]
     return out
 

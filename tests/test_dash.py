@@ -143,7 +143,7 @@ def test_train_ensemble_resumes_to_the_same_members(tmp_path, tiny_splits):
         def after_epoch(self, learn):
             if learn.epoch == 0: raise Crash('killed')
     archs = [random_arch(0), random_arch(1)]
-    from edgenes.learner import Run
+    from edgenes.runtime import Run
     kw = dict(retrain_C=4, retrain_epochs=2, retrain_bs=64, seed=3, run=Run('cpu'))
     full = train_ensemble(archs, tiny_splits, trainer='dash', **kw)
     ck = tmp_path / 'ens.pt'
@@ -188,7 +188,8 @@ def test_experiment_resumes_a_killed_joint_training(tmp_path, tiny_splits):
     from edgenes.config import get_preset, preset_kwargs
     from edgenes.experiment import Experiment
     from edgenes.store import Store
-    from edgenes.learner import Callback, Run
+    from edgenes.learner import Callback
+    from edgenes.runtime import Run
     class CrashAfterFirst(Callback):
         order = 200
         def after_epoch(self, learn):

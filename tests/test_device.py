@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 import edgenes
-from edgenes.config import set_determinism, precision_settings, run_settings, get_preset, preset_kwargs
+from edgenes.config import get_preset, preset_kwargs
+from edgenes.runtime import set_determinism, precision_settings, run_settings
 from edgenes.arch import random_arch, gumbel_samples, relaxed_shared_edges
 from edgenes.hypernet import interpolate, train_hypernet
 from edgenes.metrics import ece, ece_tensor
-from edgenes.learner import Learner, TrainCB, CheckpointCB, Run, _rng_states, _set_rng_states
+from edgenes.learner import Learner, TrainCB, CheckpointCB, _rng_states, _set_rng_states
+from edgenes.runtime import Run
 from edgenes.search import darts_search
 from edgenes.retrain import retrain
 from edgenes.dash import train_ensemble

@@ -15,7 +15,7 @@ import torch
 from edgenes.numerics import kernel_paths, kernel_env
 
 ROOT = Path(__file__).parents[1]
-NOTEBOOKS = ['nbs/04_space.ipynb', 'nbs/02_numerics.ipynb']   # examples that compare fast and plain paths
+NOTEBOOKS = ['nbs/05_space.ipynb', 'nbs/03_numerics.ipynb']   # examples that compare fast and plain paths
 
 
 def run(cmd, env):

@@ -1,7 +1,8 @@
 """The artifact store (edgenes.store) and the experiment built on it (edgenes.experiment): every training artifact
 resumes from its per-epoch checkpoint (killed in-process and by SIGKILL) and ends equal to an uninterrupted run; two
 processes compute one artifact once; keys follow the data's content and the device type, and are stable across
-processes; pickles that would run code are refused; `edgenes-cache`; no import cycles between modules."""
+processes; pickles that would run code are refused; no import cycles between modules (`edgenes-cache` and the
+store's faults: tests/test_store_faults.py)."""
 import ast, json, os, signal, subprocess, sys, textwrap, warnings
 from pathlib import Path
 import pytest, torch
@@ -9,9 +10,10 @@ from edgenes.arch import random_arch
 from edgenes.config import get_preset
 from edgenes.data import ImageData, load_embedded, make_splits
 from edgenes.experiment import Experiment
-from edgenes.learner import Callback, Run
+from edgenes.learner import Callback
+from edgenes.runtime import Run
 from edgenes.search import darts_search
-from edgenes.store import Store, StoreCheckpointCB, edgenes_cache
+from edgenes.store import Store, StoreCheckpointCB
 
 ROOT = Path(__file__).resolve().parents[1]
 P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
@@ -76,9 +78,10 @@ def test_sigkilled_retraining_resumes(tiny_splits, tmp_path):
         from edgenes.data import load_embedded, make_splits
         from edgenes.arch import random_arch
         from edgenes.experiment import Experiment
-        from edgenes.learner import Run
+        from edgenes.runtime import Run
         from edgenes.store import Store
-        from edgenes.learner import Callback, Run
+        from edgenes.learner import Callback
+        from edgenes.runtime import Run
         class Kill(Callback):
             order = 1000
             def after_epoch(self, learn): os.kill(os.getpid(), signal.SIGKILL)
@@ -121,7 +124,7 @@ def test_two_processes_retrain_an_architecture_once(tmp_path):
         from edgenes.data import load_embedded, make_splits
         from edgenes.arch import random_arch
         from edgenes.experiment import Experiment
-        from edgenes.learner import Run
+        from edgenes.runtime import Run
         from edgenes.store import Store
         P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
         e = Experiment(P, {SPLITS}, cache=Store({str(tmp_path)!r}), run=Run('cpu'))
@@ -149,7 +152,7 @@ def test_keys_follow_data_content_and_device_and_are_stable(embedded):
         from edgenes.config import get_preset
         from edgenes.data import load_embedded, make_splits
         from edgenes.experiment import Experiment
-        from edgenes.learner import Run
+        from edgenes.runtime import Run
         from edgenes.search import darts_search
         from edgenes.store import Store
         P = get_preset('smoke', C=4, search_epochs=2, hyper_epochs=2, a_lr=0.05, retrain_C=4, retrain_epochs=2, ens_N=2)
@@ -181,27 +184,6 @@ def test_entries_of_an_older_format_are_recomputed(tmp_path):
     torch.save({'spec': spec, 'value': {'v': 0}}, p)                 # what the old Cache wrote (minus its pickled classes)
     with pytest.warns(UserWarning, match='older format'): assert s.get('retrain', spec, lambda: {'v': 1}) == {'v': 1}
     assert Store(tmp_path).get('retrain', spec, lambda: {'v': 2}) == {'v': 1}
-
-def test_edgenes_cache_command(tmp_path, capsys):
-    s = Store(tmp_path/'smoke')
-    s.get('search', {'fn': 'darts_search', 'seed': 3, 'data': {'name': 'embedded', 'split': 'ab12cd'}, 'device': 'cpu'},
-          lambda: {'w': torch.zeros(1000)})
-    s.get('retrain', {'fn': 'retrain', 'seed': 1}, lambda: {'w': torch.zeros(10)})
-    es = edgenes_cache('ls', root=str(tmp_path))
-    assert sorted(e['kind'] for e in es) == ['retrain', 'search'] and all(e['seconds'] is not None for e in es)
-    assert 'seed=3' in capsys.readouterr().out
-    assert set(edgenes_cache('du', root=str(tmp_path))) == {'retrain', 'search'}
-    assert len(edgenes_cache('rm', root=str(tmp_path), kind='retrain', dry_run=True)) == 1 and len(edgenes_cache('ls', root=str(tmp_path))) == 2
-    key = next(e['key'] for e in es if e['kind'] == 'retrain')
-    assert len(edgenes_cache('rm', root=str(tmp_path), key=key[:8])) == 1
-    assert [e['kind'] for e in edgenes_cache('ls', root=str(tmp_path))] == ['search']
-    with pytest.raises(SystemExit, match='give --kind'): edgenes_cache('rm', root=str(tmp_path))
-    torch.save({'spec': {}, 'value': 1}, tmp_path/'smoke'/'search'/'0ld.pt')                   # an older cache's entry
-    assert [e['key'] for e in edgenes_cache('rm', root=str(tmp_path), old=True)] == ['0ld']
-    with pytest.raises(SystemExit, match='valid: ls, du, rm'): edgenes_cache('list', root=str(tmp_path))
-    p = subprocess.run([sys.executable, '-m', 'edgenes.store', 'ls', '--root', str(tmp_path)],
-                       env=ENV, capture_output=True, text=True)                                   # `python -m`: call_parse runs it as a command
-    assert p.returncode == 0 and 'search' in p.stdout and '1 entries' in p.stdout, p.stderr[-2000:]
 
 def imports() -> dict:
     "module: the edgenes modules it imports (at the top or inside functions)."

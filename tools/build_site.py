@@ -14,7 +14,7 @@ same inputs with what the pinned stack has:
 
     python tools/build_site.py [--out _site] [--preset quick] [--force]
 
-Page names follow nbdev's: `nbs/14_ensemble.ipynb` -> `ensemble.html`, `nbs/paper/table3.ipynb`
+Page names follow nbdev's: `nbs/15_ensemble.ipynb` -> `ensemble.html`, `nbs/paper/table3.ipynb`
 -> `paper/table3.html`, `nbs/index.ipynb` -> `index.html`. The page list goes to `pages.json`.
 """
 import argparse, html, json, os, re, shutil, sys
