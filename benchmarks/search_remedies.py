@@ -1,6 +1,6 @@
 """Remedies against DARTS' early collapse onto parameter-free operations, measured at a preset's budget (issue 24, item 1).
 
-    .venv/bin/python benchmarks/search_remedies.py [--preset quick] [--seeds 0,1,2] [--configs a,b,c,d,e,f] [--random 3]
+    .venv/bin/python benchmarks/search_remedies.py [--preset quick] [--seeds 0,1,2] [--configs a,b,c,d,e,f,g,h] [--note FILE] [--random 3]
         [--workers 2] [--cache_dir DIR] [--out figures/quick/search_remedies]
 
 Each configuration changes the first-order DARTS search only (everything else is the preset's; data seed 0):
@@ -11,7 +11,8 @@ Each configuration changes the first-order DARTS search only (everything else is
   e  more images, fewer epochs: the search sees a split of 3,000 images for 2 epochs. Its validation part holds the
      preset's validation part (`make_splits` takes both from the front of one permutation), so the search never sees
      the images alpha* is chosen on; the retraining is the preset's, on the preset's split;
-  f  weight-only warm-up, longer: 6 of 10 epochs (the same 4 architecture epochs as b, more weight steps before).
+  f  weight-only warm-up, longer: 6 of 10 epochs (the same 4 architecture epochs as b, more weight steps before);
+  g  6 of 8 epochs (b's weight steps and more, 2 architecture epochs); h  8 of 12 epochs (f's, longer still).
 For every configuration and seed it searches alpha*, counts its parametric operations (those of `PRIMITIVES` other
 than pooling, skip/identity and none) out of its edges, retrains alpha* as the preset does (`edgenes.retrain.retrain`,
 the same seed) and reads its VALIDATION accuracy. The reference: `--random` random cells per seed (`random_arch` drawn
@@ -35,6 +36,8 @@ CONFIGS = {   # name: (words, preset overrides of the search, weight-only warm-u
     'd': ('architecture step 10x smaller', {'a_lr': 'x0.1'}, 0),
     'e': ('3,000 images, 2 epochs', {'n_train': 3000, 'search_epochs': 2}, 0),
     'f': ('weight-only warm-up: 6 of 10 epochs', {'search_epochs': 10}, 6),
+    'g': ('weight-only warm-up: 6 of 8 epochs', {'search_epochs': 8}, 6),
+    'h': ('weight-only warm-up: 8 of 12 epochs', {'search_epochs': 12}, 8),
 }
 THESIS = 'the thesis code\'s stored cells (4 read: two CIFAR-100 regularised searches, two numbered checkpoints): 17 of 24 inputs parametric'
 _SPLITS = {}
@@ -109,22 +112,25 @@ def table(runs:list, configs:list, seeds:list)->tuple:
     rand = [r for r in runs if r['kind'] == 'random']
     rmean = statistics.mean(r['valid_accuracy'] for r in rand) if rand else float('nan')
     rlo, rhi = (min(r['valid_accuracy'] for r in rand), max(r['valid_accuracy'] for r in rand)) if rand else (float('nan'),) * 2
+    rseed = {s: statistics.mean(r['valid_accuracy'] for r in rand if r['seed'] == s) for s in seeds if any(r['seed'] == s for r in rand)}
     rows, md = [], ['| config | search change | alpha* valid acc % (mean) | per seed | random cells valid acc % (mean, range) '
-                    '| alpha* above random | parametric ops | s per search | s per retraining |', '|:--|:--|--:|:--|:--|:--|:--|--:|--:|']
+                    '| seeds where alpha* beats its seed\'s random mean | alpha* above random (mean) | parametric ops | s per search | s per retraining |',
+                    '|:--|:--|--:|:--|:--|:--|:--|:--|--:|--:|']
     for c in configs:
         rs = sorted((r for r in runs if r.get('config') == c), key=lambda r: r['seed'])
         if not rs: continue
         m = statistics.mean(r['valid_accuracy'] for r in rs)
         row = {'config': c, 'change': CONFIGS[c][0], 'seeds': [r['seed'] for r in rs], 'valid_mean': m,
                'valid_per_seed': [r['valid_accuracy'] for r in rs], 'random_mean': rmean, 'random_range': [rlo, rhi],
-               'above_random': m > rmean, 'parametric': sum(r['parametric'] for r in rs), 'edges': sum(r['edges'] for r in rs),
+               'above_random': m > rmean, 'random_mean_per_seed': [rseed.get(r['seed']) for r in rs],
+               'seeds_above_own_random': sum(r['valid_accuracy'] > rseed.get(r['seed'], 1) for r in rs), 'parametric': sum(r['parametric'] for r in rs), 'edges': sum(r['edges'] for r in rs),
                'parametric_per_seed': [r['parametric'] for r in rs],
                'seconds_per_search': statistics.mean(r['search_seconds'] for r in rs),
                'seconds_per_retraining': statistics.mean(r['retrain_seconds'] for r in rs),
                'test_mean_not_used': statistics.mean(r['test_accuracy_not_used'] for r in rs)}
         rows.append(row)
         md.append(f"| {c} | {row['change']} | {_pct(m)} | " + ', '.join(_pct(v) for v in row['valid_per_seed'])
-                  + f" | {_pct(rmean)} ({_pct(rlo)}-{_pct(rhi)}, {len(rand)} cells) | {'yes' if row['above_random'] else 'no'} "
+                  + f" | {_pct(rmean)} ({_pct(rlo)}-{_pct(rhi)}, {len(rand)} cells) | {row['seeds_above_own_random']} of {len(rs)} | {'yes' if row['above_random'] else 'no'} "
                   f"| {row['parametric']} of {row['edges']} ({'/'.join(map(str, row['parametric_per_seed']))}) "
                   f"| {row['seconds_per_search']:.1f} | {row['seconds_per_retraining']:.1f} |")
     return rows, md
@@ -132,13 +138,14 @@ def table(runs:list, configs:list, seeds:list)->tuple:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog='\n'.join(__doc__.splitlines()[4:20]))
+                                 epilog='\n'.join(__doc__.splitlines()[4:21]))
     ap.add_argument('--preset', default='quick', help='smoke | quick | medium | paper (default: quick)')
     ap.add_argument('--seeds', default='0,1,2', help='search and retraining seeds (default: 0,1,2)')
-    ap.add_argument('--configs', default='a,b,c,d,e,f', help=f"configurations, of {','.join(CONFIGS)} (default: all)")
+    ap.add_argument('--configs', default='a,b,c,d,e,f,g,h', help=f"configurations, of {','.join(CONFIGS)} (default: all)")
     ap.add_argument('--random', type=int, default=3, help='random cells per seed, the reference (default: 3)')
     ap.add_argument('--workers', type=int, default=2, help='worker processes (default: 2)')
     ap.add_argument('--cache_dir', default='', help='store of finished runs, shared by the workers (default: a fresh temporary folder)')
+    ap.add_argument('--note', default='', help='a Markdown file appended to <out>.md as the reading of the results')
     ap.add_argument('--out', default='', help='write <out>.json and <out>.md (default: print only)')
     a = ap.parse_args(argv)
     try: seeds = [int(s) for s in a.seeds.split(',')]
@@ -147,7 +154,7 @@ def main(argv=None):
     if bad := [c for c in configs if c not in CONFIGS]: ap.error(f"--configs: unknown {', '.join(bad)}; valid: {', '.join(CONFIGS)}")
     from edgenes.provenance import cpu_model, git_commit
     cache = a.cache_dir or tempfile.mkdtemp(prefix='search-remedies-'); Path(cache).mkdir(parents=True, exist_ok=True)
-    order = sorted(configs, key=lambda c: -{'f': 10, 'b': 8, 'c': 6, 'e': 5}.get(c, 4))   # the longest searches first
+    order = sorted(configs, key=lambda c: -{'h': 12, 'f': 10, 'b': 8, 'g': 8, 'c': 6, 'e': 5}.get(c, 4))   # the longest searches first
     jobs = ([('search', a.preset, c, s, cache) for c in order for s in seeds]
             + [('random', a.preset, i, s, cache) for s in seeds for i in range(a.random)])
     t0, runs = time.perf_counter(), []
@@ -158,6 +165,8 @@ def main(argv=None):
                   f"valid {_pct(r['valid_accuracy'])}%, {r['parametric']} of {r['edges']} parametric, {r['arch']}", flush=True)
     wall = time.perf_counter() - t0
     rows, md = table(runs, configs, seeds)
+    rand = [r for r in runs if r['kind'] == 'random']
+    rseed = {s: statistics.mean(r['valid_accuracy'] for r in rand if r['seed'] == s) for s in seeds if any(r['seed'] == s for r in rand)}
     machine = f"{cpu_model()}, {os.cpu_count()} cores"
     head = (f"{a.preset} preset, data seed 0, seeds {seeds}, {a.random} random cells per seed; retrained VALIDATION accuracy "
             f"(the test accuracy is in the .json, not used); {machine}; {wall:.0f} s wall on {a.workers} workers.")
@@ -169,7 +178,9 @@ def main(argv=None):
             'thesis_reference': {'parametric': 17, 'inputs': 24, 'source': THESIS}, 'commit': git_commit(), 'machine': machine,
             'workers': a.workers, 'wall_seconds': wall}, indent=1) + '\n')
         out.with_suffix('.md').write_text('# Search remedies at ' + a.preset + '\n\n' + head + '\n\n' + '\n'.join(md)
-                                          + f"\n\nReference: {THESIS}.\n")
+                                          + f"\n\nRandom cells' validation accuracy per seed (mean): "
+                                          + ', '.join(f"seed {s}: {_pct(v)}" for s, v in rseed.items())
+                                          + f".\n\nReference: {THESIS}.\n" + (f"\n{Path(a.note).read_text()}" if a.note else ''))
     return rows
 
 
