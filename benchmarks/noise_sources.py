@@ -1,7 +1,7 @@
 """Where the seed-to-seed spread of a retrained accuracy comes from, at a preset's budget (issue 24, item 2: the measurement).
 
     .venv/bin/python benchmarks/noise_sources.py [--preset quick] [--retrain_seeds 6] [--splits 6] [--search_seeds 0,1,2]
-        [--random 0,1,2] [--arch_seeds 6] [--levers e8,n3000,e8n3000] [--lever_seeds 6] [--lever_splits 4]
+        [--random 0,1,2] [--arch_seeds 6] [--levers e8,n3000,e8n3000,e6,c6e8] [--lever_seeds 6] [--lever_splits 4]
         [--workers 2] [--cache_dir DIR] [--note FILE] [--out figures/quick/noise_sources]
 
 A seed moves four things: the data split (`make_splits`' seed: which training images, which 15% are validation), the
@@ -13,7 +13,8 @@ validation part. The blocks, each read as a one-way decomposition (groups x retr
           split means (net of the within part): the split, the architecture held fixed.
   arch    alpha* of the search seeds and random cells (`random_arch(random.Random(s), n_chosen)`), each retrained with
           retraining seeds 0..A-1 on data seed 0. Within-architecture sd: retraining; between-architecture sd of the means.
-  levers  the fixed architecture at a changed retraining (e8: retrain_epochs=8; n3000: n_train=3000; e8n3000: both),
+  levers  the fixed architecture at a changed retraining (e8: retrain_epochs=8; n3000: n_train=3000; e8n3000: both;
+          e6: retrain_epochs=6; c6e8: retrain_C=6 and retrain_epochs=8, about the seconds of quick's 8 channels x 4),
           crossed over `--lever_splits` splits x `--lever_seeds` retraining seeds, with seconds per retraining.
 Validation AND test accuracy are both outcomes here; nothing is chosen. The binomial sd sqrt(p(1-p)/n) of each at the
 observed mean is printed beside them.
@@ -27,7 +28,9 @@ from concurrent.futures import ProcessPoolExecutor, FIRST_COMPLETED, wait
 from pathlib import Path
 
 LEVERS = {'e8': ('retrain_epochs=8', {'retrain_epochs': 8}), 'n3000': ('n_train=3000', {'n_train': 3000}),
-          'e8n3000': ('retrain_epochs=8, n_train=3000', {'retrain_epochs': 8, 'n_train': 3000})}
+          'e8n3000': ('retrain_epochs=8, n_train=3000', {'retrain_epochs': 8, 'n_train': 3000}),
+          'e6': ('retrain_epochs=6', {'retrain_epochs': 6}),
+          'c6e8': ('retrain_C=6, retrain_epochs=8', {'retrain_C': 6, 'retrain_epochs': 8})}
 _SPLITS = {}
 
 
@@ -126,7 +129,7 @@ def main(argv=None):
     levers = [l.strip() for l in a.levers.split(',') if l.strip()]
     if bad := [l for l in levers if l not in LEVERS]: ap.error(f"--levers: unknown {', '.join(bad)}; valid: {', '.join(LEVERS)}")
     # the plan; estimates from figures/quick/search_remedies.md (15 s per search, 3.3 s per retraining on one thread)
-    est = {'': 3.3, 'e8': 6.6, 'n3000': 8.3, 'e8n3000': 16.5}
+    est = {'': 3.3, 'e8': 6.6, 'n3000': 8.3, 'e8n3000': 16.5, 'e6': 5.0, 'c6e8': 4.0}
     plan = {'searches': (len(sseeds), 15.0), 'split': (a.splits * a.retrain_seeds, est['']),
             'arch': ((len(sseeds) + len(rseeds)) * a.arch_seeds, est[''])}
     plan.update({f'lever {l}': (a.lever_splits * a.lever_seeds, est[l]) for l in levers})

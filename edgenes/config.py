@@ -31,7 +31,8 @@ class Preset:
     C:int=4                       # search-net channels (paper: 10)
     n_chosen:int=1                # inputs kept per node when discretising (thesis: 1, so Lambda = 4)
     edge_rule:str='beta'          # beta (thesis) | pcdarts: how a node ranks its input edges
-    search_epochs:int=1           # epochs of the first-order DARTS search (paper: 50)
+    search_epochs:int=1           # epochs of the first-order DARTS search with the architecture step (paper: 50)
+    search_warmup:int=0           # weight-only epochs before them, PC-DARTS' warm-up (paper: 0; PC-DARTS: 15 of 50)
     search_bs:int=32              # search batch size (thesis code: 64)
     w_opt:str='sgd'               # sgd | adam: weight optimiser (paper text: adam; thesis code: sgd)
     w_lr:float=0.025              # weight step (paper text 0.025; thesis code 2.5e-3)
@@ -81,7 +82,7 @@ class Preset:
 # %% ../nbs/00_config.ipynb #08e2a0ec
 PRESETS:dict[str, Preset] = {
     'smoke': Preset(),
-    'quick': Preset(name='quick', n_train=1200, valid_frac=0.15, C=6, search_epochs=4, search_bs=32, a_lr=3e-3,
+    'quick': Preset(name='quick', n_train=1200, valid_frac=0.15, C=6, search_epochs=4, search_warmup=6, search_bs=32, a_lr=3e-3,   # warm-up: benchmarks/search_remedies.py
                     retrain_C=8, retrain_epochs=4, retrain_bs=64, retrain_lr=0.05,
                     hyper_epochs=8, hyper_a_lr=0.05, reg_a_lr=0.3, ens_n=3, ens_N=4,   # reg_a_lr: benchmarks/reg_a_lr_sweep.py
                     seeds=(0, 1, 2),                              # 3 runs: an interval needs them; paid for with 1200 images, not 2000, and retraining at 8 channels for 4 epochs, not 12 for 6
@@ -147,6 +148,7 @@ FIELD_RANGES:dict[str, tuple] = {   # field: (test of a value of the field's typ
     'valid_frac': _span('number', '(0, 1)', 'share of the training images held out'), 'C': _count('search-net channels'),
     'n_chosen': (lambda v: v in (1, 2), '1 or 2 (inputs kept per node: the search space keeps one or two)'),
     'edge_rule': _one_of(('beta', 'pcdarts'), 'how a node ranks its input edges'), 'search_epochs': _count('epochs of the search'),
+    'search_warmup': _span('int', '[0, inf)', 'weight-only epochs before the search'),
     'search_bs': _count('search batch size'), 'w_opt': _one_of(('sgd', 'adam'), 'weight optimiser'), 'w_lr': _pos('weight step'),
     'w_momentum': _span('number', '[0, 1)', 'SGD momentum'), 'w_wd': _nonneg('weight decay of the weights'), 'a_lr': _pos('architecture step'),
     'a_betas': _pair('[0, 1)', 'Adam betas of the architecture step'), 'a_wd': _nonneg('weight decay of the architecture'),

@@ -36,7 +36,7 @@ def _sig(kind:str, spec:dict)->str:
 def _units(kind:str, spec:dict)->float:
     "Units of work of an entry: epochs (times members for an ensemble), or members attacked."
     if kind == 'attack': return len(spec.get('members') or [1])
-    return (spec.get(_EPOCHS[kind]) or 1) * (len(spec.get('archs') or [1]) if kind == 'ensemble' else 1)
+    return ((spec.get(_EPOCHS[kind]) or 1) + ((spec.get('search_warmup') or 0) if kind == 'search' else 0)) * (len(spec.get('archs') or [1]) if kind == 'ensemble' else 1)
 
 # %% ../nbs/26_cost.ipynb #323b1093
 def _members(P:Preset, t:Task)->int:

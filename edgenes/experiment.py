@@ -24,7 +24,7 @@ from .curves import SnapshotCB
 from .store import Store, StoreCheckpointCB, to_plain, from_plain, FORMAT
 
 # %% auto #0
-__all__ = ['TYPES', 'space_spec', 'Experiment', 'lam_stream', 'edgenes_lams']
+__all__ = ['TYPES', 'NEUTRAL', 'space_spec', 'Experiment', 'lam_stream', 'edgenes_lams']
 
 # %% ../nbs/22_experiment.ipynb #a4a922b0
 def space_spec(P:Preset)->dict: # the preset (n_chosen, edge_rule)
@@ -37,6 +37,8 @@ def _decode(v): return from_plain(v, TYPES)
 def _strip(r): return type(r)(**{**r.__dict__, 'model': None})      # a result without its live model, for the store
 
 # %% ../nbs/22_experiment.ipynb #f5d881cd
+NEUTRAL = {'search_warmup': 0}   # settings added after the store's format 1, left out of a key at the value that computes as before
+
 @dataclass
 class Experiment:
     "A preset, a data split, a store and a run context: the shared artifacts of Algorithm 1 and the baselines."
@@ -53,7 +55,8 @@ class Experiment:
                 'precision': {'dtype': str(torch.get_default_dtype()), 'deterministic': self.run.deterministic}}
     def spec(self, fn, **extra)->dict:
         "The settings that determine the artifact `fn` makes: `base_spec`, `fn`'s preset arguments, the run's determinism, `extra`."
-        return {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), 'deterministic': self.run.deterministic, **extra}
+        s = {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), 'deterministic': self.run.deterministic, **extra}
+        return {k: v for k, v in s.items() if k not in NEUTRAL or v != NEUTRAL[k]}
 
 # %% ../nbs/22_experiment.ipynb #6bca41d6
 @patch
@@ -107,9 +110,10 @@ def regularised(self:Experiment, seed:int, # the run: alpha_star(seed) is the ta
     "The regularised search (problem 2.1) for `lam` shared edges with alpha_star(seed) (Table 1)."
     star = self.alpha_star(seed).arch
     a_lr = self.P.a_lr if self.P.reg_a_lr is None else self.P.reg_a_lr   # its own architecture step (preset reg_a_lr)
-    spec = self.spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star), a_lr=a_lr)
+    # no weight-only warm-up: the regulariser picks the shared edges, and reg_a_lr was fixed at this schedule (nbs/00_config)
+    spec = self.spec(darts_search, seed=seed, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, target=arch_id(star), a_lr=a_lr, search_warmup=0)
     return self._train('regularised', spec, lambda cbs, keep: to_plain(_strip(regularised_search(
-        self.splits, star, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, **{**self._kw(darts_search, seed, cbs), 'a_lr': a_lr}))))
+        self.splits, star, lam=lam, warmup=warmup, c=self.P.c, t=self.P.t, **{**self._kw(darts_search, seed, cbs), 'a_lr': a_lr, 'search_warmup': 0}))))
 
 # %% ../nbs/22_experiment.ipynb #9d895b8c
 def lam_stream(seed:int,     # the run's seed

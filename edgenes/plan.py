@@ -158,7 +158,7 @@ class _Plan:
     def add(self, id, kind, recipe, args, deps=(), epochs=0)->str:
         t = self.tasks.get(id) or Task(id, kind, recipe, args, tuple(deps), epochs)
         self.tasks[id] = replace(t, items=t.items + (self.item,) * (self.item not in t.items)); return id
-    def search(self, s): return self.add(f'search seed={s}', 'search', 'make_search', {'seed': s}, (), self.P.search_epochs)
+    def search(self, s): return self.add(f'search seed={s}', 'search', 'make_search', {'seed': s}, (), self.P.search_warmup + self.P.search_epochs)
     def hypernet(self, s): return self.add(f'hypernet seed={s}', 'hypernet', 'make_hypernet', {'seed': s}, [self.search(s)], self.P.hyper_epochs)
     def regularised(self, s, lam, w):
         return self.add(f"regularised seed={s} lam={lam} warmup={'on' if w else 'off'}", 'regularised', 'make_regularised',

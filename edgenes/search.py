@@ -49,7 +49,8 @@ class DartsStepCB(Callback):
                  a_lr:float=3e-4, a_betas:tuple=(0.5, 0.999), a_wd:float=1e-3, # architecture step (Adam)
                  grad_clip:float=5.,           # gradient-norm clip of the weight step
                  n_chosen:int=1,               # inputs kept per node when discretising
-                 edge_rule:str='beta'):        # beta | pcdarts
+                 edge_rule:str='beta',         # beta | pcdarts
+                 weight_only:int=0):           # epochs at the start that take the weight step only (PC-DARTS' warm-up)
         if w_opt not in ('sgd', 'adam'): raise ValueError(f"unknown weight optimiser {w_opt!r}; valid: sgd, adam")
         self.__dict__.update({k: v for k, v in locals().items() if k != 'self'})
     def before_fit(self, learn):
@@ -66,12 +67,13 @@ class DartsStepCB(Callback):
 # %% ../nbs/10_search.ipynb #42c4afb9
 @patch
 def step(self:DartsStepCB, learn):
-    "One iteration: the architecture step on the architecture batch (`after_arch_loss` may add to its loss), then the weight step."
+    "One iteration: (after the weight-only epochs) the architecture step on the architecture batch (`after_arch_loss` may add to its loss), then the weight step."
     (xw, yw), (xa, ya) = learn.batch
-    learn.arch_loss = learn.loss_func(learn.model(xa), ya)
-    learn.callback('after_arch_loss')
-    learn.arch_loss.backward(inputs=list(learn.model.arch.parameters()))   # no weight gradients to throw away
-    learn.opts['arch'].step(); learn.model.zero_grad()
+    if learn.epoch >= self.weight_only:                 # after the weight-only warm-up
+        learn.arch_loss = learn.loss_func(learn.model(xa), ya)
+        learn.callback('after_arch_loss')
+        learn.arch_loss.backward(inputs=list(learn.model.arch.parameters()))   # no weight gradients to throw away
+        learn.opts['arch'].step(); learn.model.zero_grad()
     learn.preds, learn.yb = learn.model(xw), yw
     learn.loss = learn.loss_func(learn.preds, yw)
     learn.loss.backward(inputs=list(learn.model.net.parameters()))
@@ -117,7 +119,8 @@ def darts_search(splits:Splits,          # data: weight half, architecture half,
                  *,
                  seed:int=0,             # seed of initialisation, batch order and augmentation
                  C:int=10,               # search-net channels (thesis: 10)
-                 search_epochs:int=50,   # epochs (paper: 50)
+                 search_epochs:int=50,   # epochs with the architecture step (paper: 50)
+                 search_warmup:int=0,    # weight-only epochs before them (PC-DARTS: 15 of 50; the paper: 0)
                  search_bs:int=64,       # batch size
                  augment:bool=False,     # random crop and flip
                  w_opt:str='sgd',        # sgd | adam: the weight optimiser
@@ -131,12 +134,12 @@ def darts_search(splits:Splits,          # data: weight half, architecture half,
                  run:Run|None=None,      # device and determinism (None: `Run()`: CUDA if available, deterministic)
                  _meta:dict|None=None,   # extra checkpoint settings (used by the searches built on this one)
                 )->SearchResult:
-    "First-order DARTS search for alpha* (problem 1.1)."
+    "First-order DARTS search for alpha* (problem 1.1), after `search_warmup` weight-only epochs."
     step = DartsStepCB(w_opt=w_opt, w_lr=w_lr, w_momentum=w_momentum, w_wd=w_wd, w_lr_min=1e-3, a_lr=a_lr, a_betas=a_betas,
-                       a_wd=a_wd, grad_clip=grad_clip, n_chosen=n_chosen, edge_rule=edge_rule)
-    meta = {'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, **(_meta or {})}
+                       a_wd=a_wd, grad_clip=grad_clip, n_chosen=n_chosen, edge_rule=edge_rule, weight_only=search_warmup)
+    meta = {'kind': 'darts', 'search_bs': search_bs, 'a_lr': a_lr, 'w_lr': w_lr, 'search_warmup': search_warmup, **(_meta or {})}
     learn = search_learner(splits, C=C, search_bs=search_bs, augment=augment, seed=seed, step_cb=step, cbs=cbs, ckpt=ckpt,
-                           meta=meta, run=run).fit(search_epochs)
+                           meta=meta, run=run).fit(search_warmup + search_epochs)
     alpha, beta = (t.detach().cpu().clone() for t in learn.model.arch())
     return SearchResult(alpha, beta, learn.model.discretize(n_chosen, edge_rule), learn.history, learn.cost, learn.model)
 

@@ -99,6 +99,7 @@ BAD = [   # (key, a bad value of the right type, a fragment of its message)
     ('dash_gamma', 1.5, "preset key 'dash_gamma' must be a number in [0, 1] (weight of the ensemble-level SAM term), got 1.5"),
     ('attack_eps', (8,), "preset key 'attack_eps' must be radii on the [0, 1] pixel scale, each in (0, 1] (e.g. 2/255,8/255), got (8,)"),
     ('attack_eps', (0,), "'attack_eps' must be radii on the [0, 1] pixel scale"),
+    ('search_warmup', -1, "preset key 'search_warmup' must be an int >= 0 (weight-only epochs before the search), got -1"),
     ('pgd_steps', 0, "preset key 'pgd_steps' must be an int >= 1 (PGD iterations), got 0"),
     ('attack_n', 0, "preset key 'attack_n' must be None or an int >= 1 (test images attacked; None: all), got 0"),
 ]
@@ -116,7 +117,7 @@ def test_bad_value_is_refused_saying_the_allowed_values(key, bad, msg):
     assert {k: dataclasses.asdict(p) for k, p in PRESETS.items()} == before        # nothing changed by a refused setting
 
 GOOD = [('n_train', 15), ('n_train', None), ('valid_frac', 0.01), ('valid_frac', 0.5), ('C', 1), ('n_chosen', 2), ('edge_rule', 'pcdarts'),
-        ('search_epochs', 1), ('w_opt', 'adam'), ('w_lr', 1e-9), ('w_momentum', 0), ('w_momentum', 0.999), ('w_wd', 0), ('a_betas', (0, 0.999)),
+        ('search_epochs', 1), ('search_warmup', 0), ('search_warmup', 3), ('w_opt', 'adam'), ('w_lr', 1e-9), ('w_momentum', 0), ('w_momentum', 0.999), ('w_wd', 0), ('a_betas', (0, 0.999)),
         ('a_betas', [0.9, 0.9]), ('drop_path', 0), ('auxiliary', 0), ('auxiliary', 0.4), ('n_pivots', 2), ('hyper_eps', 0), ('hyper_a_lr', None),
         ('reg_a_lr', 3), ('c', (1, 3)), ('t', (5.0, 0.01)), ('selection', 'greedy'), ('enum_limit', 3), ('seeds', (0,)), ('seeds', [4294967295, 7]),
         ('sam_rho', 0), ('dash_beta', 0), ('dash_gamma', 1), ('attack_eps', (1,)), ('attack_eps', ()), ('pgd_steps', 1), ('attack_n', None),
