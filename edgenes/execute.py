@@ -16,7 +16,7 @@ from .learner import task_label
 def _tty()->bool: return sys.stdout.isatty()   # progress as a bar in a terminal, as lines elsewhere
 
 # %% auto #0
-__all__ = ['run_task', 'worker_threads', 'execute']
+__all__ = ['run_task', 'worker_threads', 'default_workers', 'execute']
 
 # %% ../nbs/27_execute.ipynb #d39e1f9d
 def run_task(spec:RunSpec, # the batch
@@ -63,6 +63,14 @@ def worker_threads(workers:int, # worker processes sharing this machine's cores
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return max(1, cores // workers)
+
+# %% ../nbs/27_execute.ipynb #345c2f54
+def default_workers(device:str|torch.device|None=None, # the batch's device ('' or None: CUDA when available)
+                   )->int:
+    "Worker processes of a local batch when none are asked for: one per core on the CPU, one on a GPU."
+    dev = torch.device(device) if device else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if dev.type != 'cpu': return 1      # one process drives the GPU; several GPUs: ask for as many workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 # %% ../nbs/27_execute.ipynb #085f2b98
 class _Report:

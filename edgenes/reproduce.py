@@ -15,7 +15,7 @@ from .runtime import check_device
 from .paper import PAPER, paper_dir, atomic_write, folder_lock, FolderBusy
 from .plan import RunSpec, make_plan, probe
 from .cost import estimate, gpu_seconds, STEP_SPEEDUP
-from .execute import execute
+from .execute import execute, default_workers
 
 # %% auto #0
 __all__ = ['NOTEBOOK_SECONDS', 'run_item', 'log_batch', 'batch_overrides', 'print_plan', 'edgenes_reproduce']
@@ -293,7 +293,7 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | medium | paper
                       dry_run:bool=False,     # list the notebooks that would run, run nothing
                       plan:bool=False,        # print the plan (every artifact, cached or not, estimated seconds) and exit
                       executor:str='local',   # local (this machine) | slurm (edgenes.cluster, one job per artifact)
-                      workers:int=1,          # local: processes computing artifacts (1: this one), and notebooks at a time
+                      workers:int=0,          # local: processes computing artifacts (0: one per core, one on a GPU; 1: this one), and notebooks at a time
                       seeds:str='',           # comma-separated runs, e.g. "120,121" ('': the preset's)
                       set:Param('a preset field as key=value, repeatable, e.g. --set retrain_epochs=10', str, action='append')=None,
                       config:str='',          # YAML (or JSON) file of preset fields, the keys --set takes
@@ -311,7 +311,7 @@ def edgenes_reproduce(preset:str='quick',     # smoke | quick | medium | paper
                       array_limit:int=32,     # slurm: jobs queued or running at once, at most
                       slurm_folder:str='slurm'): # slurm: the jobs' scripts, stdout and stderr, in slurm_folder/<job id>/
     "Regenerate the paper's tables and figures: compute the plan of artifacts and run the notebooks in nbs/paper/, which only read (each once its artifacts are there)."
-    keys = _items(only); _check_executor(executor, workers, timeout); _check_device(device)
+    keys = _items(only); _check_device(device); workers = workers or default_workers(device); _check_executor(executor, workers, timeout)
     # absolute before any notebook runs: papermill's `cwd` changes the process's folder while a notebook runs, so with
     # --workers > 1 a relative path read by another notebook's thread would land in nbs/paper/ (it did, in a quick batch)
     out_dir, cache_dir = str(Path(out_dir).resolve()), str(Path(cache_dir).resolve()) if cache_dir else ''
