@@ -2,7 +2,7 @@
 machine it was computed on).
 
     .venv/bin/python benchmarks/kernel_paths.py [--preset quick] [--only fig3_1,table2] [--path default] [--workers 2]
-        [--reference figures/quick] [--out figures/quick/kernel_paths]
+        [--seeds 0,...,9] [--reference figures/quick] [--store DIR] [--out figures/quick/kernel_paths]
 
 It runs `edgenes-reproduce --preset P --only ITEMS --workers K` cold (a fresh store and output folder) with
 `ATEN_CPU_CAPABILITY=PATH`, then compares it with the reference batch (the committed figures, computed on this CPU's
@@ -14,6 +14,7 @@ Same seeds and settings on another kernel path is what another machine of this k
 order, a near-tie between two operations breaks the other way and the run goes its own way from there.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
+from contextlib import nullcontext
 from pathlib import Path
 import pandas as pd
 from edgenes.provenance import cpu_model
@@ -55,6 +56,8 @@ if __name__ == '__main__':
     ap.add_argument('--path', default='default', help='ATEN_CPU_CAPABILITY of the new run: default, avx2 or avx512')
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--reference', default='')
     ap.add_argument('--out', default='')
+    ap.add_argument('--seeds', default='', help="comma-separated runs, as the reference batch's (default: the preset's)")
+    ap.add_argument('--store', default='', help='keep the new batch (store and outputs) here, so that an interrupted run resumes (default: a temporary folder)')
     a = ap.parse_args()
     if a.path not in ('default', 'avx2', 'avx512'): ap.error(f"--path {a.path!r}: expected default, avx2 or avx512")
     items = [k.strip() for k in a.only.split(',') if k.strip()]
@@ -64,16 +67,16 @@ if __name__ == '__main__':
     import torch
     native = torch.backends.cpu.get_cpu_capability().lower()
     commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    with tempfile.TemporaryDirectory() as tmp:
+    with (tempfile.TemporaryDirectory() if not a.store else nullcontext(a.store)) as tmp:
         cmd = [EXE, '--preset', a.preset, '--only', ','.join(items), '--workers', str(a.workers),
-               '--cache_dir', f'{tmp}/cache', '--out_dir', f'{tmp}/fig']
+               '--cache_dir', f'{tmp}/cache', '--out_dir', f'{tmp}/fig', *(['--seeds', a.seeds] if a.seeds else [])]
         print(f"ATEN_CPU_CAPABILITY={a.path} {' '.join(cmd[1:])}  (reference: {ref}, this CPU's own path: {native})", flush=True)
         t0 = time.perf_counter()
         p = subprocess.run(cmd, env={**os.environ, 'ATEN_CPU_CAPABILITY': a.path}, capture_output=True, text=True)
         wall = time.perf_counter() - t0
         if p.returncode != 0: raise SystemExit(f'the batch failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}')
         new = Path(tmp)/'fig'/a.preset
-        rec = {'preset': a.preset, 'items': items, 'path': a.path, 'reference_path': native, 'reference': str(ref),
+        rec = {'preset': a.preset, 'seeds': a.seeds or 'the preset\'s', 'items': items, 'path': a.path, 'reference_path': native, 'reference': str(ref),
                'reference_commit': {k: json.loads((ref/f'{k}.json').read_text()).get('git_commit') for k in items},
                'commit': commit, 'machine': f"{cpu_model()}, {os.cpu_count()} cores", 'wall_seconds': wall, 'items_compared': {}}
         for k in items:
@@ -83,9 +86,12 @@ if __name__ == '__main__':
                 'claims': [{'claim': r.get('claim'), 'difference': [r.get('difference'), n.get('difference')],
                             'interval': [r.get('interval (95%)'), n.get('interval (95%)')], 'verdict': [r.get('verdict'), n.get('verdict')]}
                            for r, n in zip(cr, cn)]}
-    md = [f"Same commit, preset `{a.preset}` and seeds, items {', '.join(items)}, on this {rec['machine']}: the reference "
-          f"batch on the CPU's own kernel path (`{native}`) against a cold batch with `ATEN_CPU_CAPABILITY={a.path}` "
-          f"({wall / 60:.1f} min on {a.workers} workers; `benchmarks/kernel_paths.py`).", '',
+    verdicts = [cl['verdict'] for c in rec['items_compared'].values() for cl in c['claims']]
+    rec['verdicts_differ'] = sum(v[0] != v[1] for v in verdicts); rec['verdicts'] = len(verdicts)
+    md = [f"Same commit, preset `{a.preset}` and seeds ({a.seeds or 'the preset' + chr(39) + 's'}), items {', '.join(items)}, on this "
+          f"{rec['machine']}: the reference batch on the CPU's own kernel path (`{native}`) against a cold batch with "
+          f"`ATEN_CPU_CAPABILITY={a.path}` ({wall / 60:.1f} min on {a.workers} workers; `benchmarks/kernel_paths.py`). "
+          f"Verdicts that differ between the two paths: **{rec['verdicts_differ']} of {rec['verdicts']}**.", '',
           '| item | runs | other architecture | largest change (mean) per column |', '|---|---:|---:|---|']
     for k, c in rec['items_compared'].items():
         r = c['runs']

@@ -13,9 +13,9 @@ from .runtime import to_device
 from .space import PRIMITIVES, N_NODES, EDGE_OFFSETS, N_EDGES, edge_index, node_softmax
 
 # %% auto #0
-__all__ = ['Genotype', 'Arch', 'arch_id', 'discretize', 'arch_to_json', 'arch_from_json', 'save_arch', 'load_arch', 'to_genotype',
-           'from_genotype', 'shared_edges', 'target_tensors', 'relaxed_shared_edges', 'gumbel_samples', 'random_arch',
-           'random_deviation']
+__all__ = ['Genotype', 'PARAMETER_FREE', 'Arch', 'arch_id', 'discretize', 'arch_to_json', 'arch_from_json', 'save_arch',
+           'load_arch', 'to_genotype', 'from_genotype', 'shared_edges', 'target_tensors', 'n_parametric',
+           'relaxed_shared_edges', 'gumbel_samples', 'random_arch', 'random_deviation']
 
 # %% ../nbs/06_arch.ipynb #98370685
 @dataclass(frozen=True)
@@ -124,6 +124,14 @@ def target_tensors(target:Arch,                   # alpha*, the architecture to 
     for n, j, o in target.edges:
         e = edge_index(n, j); a_star[e, PRIMITIVES.index(o)] += smooth; mask[e] = 1.
     return a_star, mask
+
+# %% ../nbs/06_arch.ipynb #a043b88b
+PARAMETER_FREE = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'none')   # operations without weights
+
+def n_parametric(a:Arch, # the architecture
+                )->int:
+    "Operations of `a` with weights: its edges whose operation is not pooling, a skip connection or none."
+    return sum(o not in PARAMETER_FREE for _, _, o in a.edges)
 
 # %% ../nbs/06_arch.ipynb #6847ff0e
 def relaxed_shared_edges(h:torch.Tensor,   # per-edge operation samples, (..., 14, 7)
