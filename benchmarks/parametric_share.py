@@ -49,14 +49,15 @@ def main(argv=None):
     rows, rec, t0 = [], {}, time.perf_counter()
     for preset in [p.strip() for p in a.presets.split(',') if p.strip()]:
         P = get_preset(preset); want = seeds.get(preset, list(P.seeds))
-        stars = alpha_stars(preset, want, a.cache_dir, preset in compute)
+        try: stars, why = alpha_stars(preset, want, a.cache_dir, preset in compute), 'not run'
+        except FileNotFoundError: stars, why = {}, 'not run (its data set is not on this machine)'
         par = {s: n_parametric(x) for s, x in stars.items()}; edges = sum(x.n_edges for x in stars.values())
         rec[preset] = {'seeds': want, 'found': sorted(stars), 'alpha_star': {s: arch_id(x) for s, x in stars.items()}, 'parametric': par,
                        'search': {'search_warmup': P.search_warmup, 'search_epochs': P.search_epochs, 'n_train': P.n_train, 'C': P.C}}
         where = 'computed here or read' if preset in compute else 'read from the store'
         rows.append(f"| {preset} | {P.search_warmup} + {P.search_epochs} | "
                     + (f"{len(stars)} of {len(want)} ({where}) | {sum(par.values())} of {edges} ({100 * sum(par.values()) / edges:.0f}%) | "
-                       f"{', '.join(str(par[s]) for s in sorted(par))} |" if stars else f"0 of {len(want)} | not run | — |"))
+                       f"{', '.join(str(par[s]) for s in sorted(par))} |" if stars else f"0 of {len(want)} | {why} | — |"))
     commit = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=40'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     md = [f"alpha* operations with weights, per preset (`benchmarks/parametric_share.py`; {cpu_model()}, {os.cpu_count()} cores, "
           f"commit `{commit[:10]}`). Reference: the thesis code's stored cells, {THESIS[0]} of {THESIS[1]} "
