@@ -16,8 +16,8 @@ from .experiment import Experiment
 from .plan import RunSpec
 
 # %% auto #0
-__all__ = ['PAPER', 'PARAM_TYPES', 'DATA_LABELS', 'Item', 'paper_dir', 'atomic_write', 'FolderBusy', 'folder_lock',
-           'check_params', 'PaperContext', 'paper_context']
+__all__ = ['PAPER', 'PARAM_TYPES', 'DATA_LABELS', 'VERDICT_COLORS', 'Item', 'paper_dir', 'atomic_write', 'FolderBusy',
+           'folder_lock', 'check_params', 'PaperContext', 'paper_context', 'forest']
 
 # %% ../nbs/29_paper.ipynb #080e94db
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def claims_table(self:PaperContext, rows:list, # `claim_row`s and `untested_row`
     "The claims table as shown: one row per claim, without the raw interval ends; a difference there is none of as '—'."
     import pandas as pd
     if not rows: return pd.DataFrame()
-    t = pd.DataFrame(rows).drop(columns=['lo', 'hi'])
+    t = pd.DataFrame(rows).drop(columns=['lo', 'hi', 'paper_p', 'needed_ours', 'needed_paper', 'paper_difference', 'paper_lo', 'paper_hi'], errors='ignore')   # the numbers behind the text
     return t.assign(difference=[('—' if d is None or d != d else d) for d in t['difference']])
 
 @patch
@@ -215,3 +215,36 @@ def paper_context(key:str,                # registry key of the item
     spec = RunSpec(preset, overrides, str(root/preset), device=device or None, progress=progress)
     return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, spec, read_only,
                         list(params.get('seeds') or P.seeds))
+
+# %% ../nbs/29_paper.ipynb #b6ceed18
+VERDICT_COLORS = {'holds': '#1b7837', 'contradicted': '#b2182b', 'inconclusive at this n': '#4d4d4d'}
+
+def forest(rows:list, # `claim_row`s (edgenes.stats); rows without a difference are left out
+          )->'matplotlib.figure.Figure':
+    "One row per claim: our difference and 95% interval (dot, coloured by verdict) above the paper's (diamond), each on its own scale."
+    import matplotlib.pyplot as plt
+    rs = [r for r in rows if r.get('difference') is not None and r['difference'] == r['difference']]
+    fig, axs = plt.subplots(max(len(rs), 1), 1, figsize=(9, 0.62 * max(len(rs), 1) + 0.4), squeeze=False)
+    for ax, r in zip(axs[:, 0], rs):
+        ours = [r['difference']] + [v for v in (r.get('lo'), r.get('hi')) if v is not None]
+        theirs = [v for v in (r.get('paper_difference'), r.get('paper_lo'), r.get('paper_hi')) if v is not None]
+        if r.get('lo') is not None: ax.plot([r['lo'], r['hi']], [1, 1], color=VERDICT_COLORS[r['verdict']], lw=2)
+        ax.plot([r['difference']], [1], 'o', color=VERDICT_COLORS[r['verdict']])
+        if theirs:
+            ax.plot([r['paper_lo'], r['paper_hi']], [0, 0], color='#888888', lw=1.5, ls='--')
+            ax.plot([r['paper_difference']], [0], 'D', mfc='white', color='#888888')
+        m = max(abs(v) for v in ours + theirs + [1e-12]) * 1.15
+        ax.set_xlim(-m, m); ax.set_ylim(-0.6, 1.6); ax.axvline(0, color='black', lw=0.8); ax.set_yticks([])
+        ax.set_ylabel(r['claim'] if len(r['claim']) <= 70 else r['claim'][:67] + '...', rotation=0, ha='right', va='center', fontsize=7)
+        ax.tick_params(axis='x', labelsize=7)
+    fig.tight_layout(h_pad=0.3)
+    return fig
+
+@patch
+def save_claims_figure(self:PaperContext, rows:list, # the item's claim rows
+                      )->tuple:
+    "Write `forest(rows)` as `<key>_claims.png`."
+    import matplotlib.pyplot as plt
+    fig = forest(rows)
+    try: return self.write_files({'_claims.png': lambda f: fig.savefig(f, format='png', dpi=120, bbox_inches='tight')})
+    finally: plt.close(fig)

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare', 'claim_row', 'untested_row', 'claim_line',
-           'disagreement', 'pairwise_kl']
+__all__ = ['VERDICTS', 'mean_std', 'fmt_mean_std', 'auc', 'ttest_auc', 'compare', 'power', 'runs_needed', 'paper_evidence',
+           'claim_row', 'untested_row', 'claim_line', 'disagreement', 'pairwise_kl']
 
 # %% ../nbs/13_stats.ipynb #7feddf4e
 def mean_std(values, # numbers (a list, array or tensor)
@@ -85,13 +85,13 @@ def compare(a,                       # runs of side A: a sequence of values, or 
         elif len(va) != len(vb): raise ValueError(f"paired runs need as many on each side, got {len(va)} and {len(vb)}; "
                                                   "pass paired=False to compare them unpaired (Welch)")
         d = va - vb; diff, n_a, n_b = float(d.mean()), len(va), len(vb)
-        spread = d.std(ddof=1) if len(d) > 1 else np.nan
+        spread = sd = d.std(ddof=1) if len(d) > 1 else np.nan         # sd of the per-seed differences
         half = q(len(d) - 1) * spread / np.sqrt(len(d))
         exact, p_exact = 'sign test', 2 * 0.5 ** len(d)                 # all n differences on one side of 0
     else:
         diff, n_a, n_b = float(va.mean() - vb.mean()), len(va), len(vb)
         sa, sb = (va.var(ddof=1) / n_a, vb.var(ddof=1) / n_b) if min(n_a, n_b) > 1 else (np.nan, np.nan)
-        spread = sa + sb
+        spread = sa + sb; sd = np.sqrt((va.var(ddof=1) + vb.var(ddof=1)) / 2) if min(n_a, n_b) > 1 else np.nan   # a side's sd, pooled
         dof = (sa + sb) ** 2 / (sa ** 2 / (n_a - 1) + sb ** 2 / (n_b - 1)) if sa + sb > 0 else np.inf
         half = q(dof) * np.sqrt(sa + sb)
         exact, p_exact = 'permutation test', 2 / math.comb(n_a + n_b, n_a)   # every run of A beyond every run of B
@@ -105,9 +105,83 @@ def compare(a,                       # runs of side A: a sequence of values, or 
         verdict = (VERDICTS[2] if lo is None or lo <= 0 <= hi else VERDICTS[0] if s * lo > 0 else VERDICTS[1])
         test = 'paired t' if paired else 'Welch t'
     return {'difference': diff, 'lo': lo, 'hi': hi, 'n': n_a if paired else n_a + n_b, 'n_a': n_a, 'n_b': n_b,
-            'paired': bool(paired), 'test': test, 'level': level, 'direction': direction, 'verdict': verdict}
+            'paired': bool(paired), 'test': test, 'level': level, 'direction': direction, 'verdict': verdict, 'sd': float(sd)}
+
+# %% ../nbs/13_stats.ipynb #2bed2a01
+def power(d:float,            # standardised difference: true mean difference / sd (of the paired differences, or of each side)
+          n:int,              # pairs (paired), or runs on each side (unpaired)
+          paired:bool=True,   # paired t (n - 1 df), else the two-sample t with n runs a side (2n - 2 df)
+          level:float=0.95,   # 1 - the test's two-sided size
+         )->float:
+    "Power of the two-sided t-test at `level` to detect a standardised difference `d` with `n` runs (noncentral t)."
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2: raise ValueError(f"n must be an int >= 2 (a t-test needs 2 runs a side), got {n!r}")
+    from scipy import stats as sps
+    df, nc = (n - 1, d * math.sqrt(n)) if paired else (2 * n - 2, d * math.sqrt(n / 2))
+    q = sps.t.ppf((1 + level) / 2, df)
+    return float(sps.nct.sf(q, df, nc) + sps.nct.cdf(-q, df, nc))
+
+def runs_needed(diff:float,          # the difference to detect, e.g. the paper's (in the units of sd)
+                sd:float,            # its spread: sd of the paired differences, or of each side's runs
+                paired:bool=True,    # pairs, else runs on each side
+                target:float=0.8,    # power wanted
+                level:float=0.95,    # 1 - the test's two-sided size
+                limit:int=10**6,     # give up beyond this many runs (returns None)
+               )->int|None:
+    "Fewest runs (pairs, or runs a side) with which the t-test at `level` detects `diff` given `sd` with power `target`; None if none up to `limit`."
+    if not (sd > 0 and math.isfinite(sd)): raise ValueError(f"sd must be a finite number > 0, got {sd!r}")
+    d = abs(diff) / sd
+    if d == 0 or power(d, limit, paired, level) < target: return None
+    lo, hi = 1, 2                                          # power rises with n: double, then bisect
+    while power(d, hi, paired, level) < target: lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if power(d, mid, paired, level) < target else (lo, mid)
+    return hi
+
+# %% ../nbs/13_stats.ipynb #516bac63
+def paper_evidence(mean_a:float, spread_a:float,  # side A as the paper reports it: mean and spread
+                   mean_b:float, spread_b:float,  # side B
+                   runs:int,                      # runs per side (stated by the paper, or assumed)
+                   direction:str='greater',       # the claim: 'greater' (A > B) or 'less' (A < B)
+                   spread:str='sd',               # what the paper's spread is: 'sd' or 'variance'
+                   assumed:bool=False,            # True when the paper does not state `runs`
+                   level:float=0.95,              # coverage of the interval
+                  )->dict:
+    "The paper's claim tested from its summary statistics: Welch's difference, interval, p and verdict (the rule of `compare`)."
+    if spread not in ('sd', 'variance'): raise ValueError(f"spread must be 'sd' or 'variance', got {spread!r}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2: raise ValueError(f"runs must be an int >= 2, got {runs!r}")
+    from scipy import stats as sps
+    sa, sb = (math.sqrt(spread_a), math.sqrt(spread_b)) if spread == 'variance' else (spread_a, spread_b)
+    t, p = sps.ttest_ind_from_stats(mean_a, sa, runs, mean_b, sb, runs, equal_var=False)
+    va, vb = sa ** 2 / runs, sb ** 2 / runs; diff = mean_a - mean_b
+    dof = (va + vb) ** 2 / (va ** 2 / (runs - 1) + vb ** 2 / (runs - 1))
+    half = sps.t.ppf((1 + level) / 2, dof) * math.sqrt(va + vb)
+    lo, hi, s = diff - half, diff + half, 1 if direction == 'greater' else -1
+    verdict = VERDICTS[2] if lo <= 0 <= hi else VERDICTS[0] if s * lo > 0 else VERDICTS[1]
+    return {'difference': diff, 'lo': lo, 'hi': hi, 'p': float(p), 'runs': runs, 'assumed': assumed, 'spread': spread,
+            'sd': math.sqrt((sa ** 2 + sb ** 2) / 2), 'verdict': verdict}
 
 # %% ../nbs/13_stats.ipynb #596676ac
+def _paper_text(e:dict|None, digits:int)->str:
+    "The paper's evidence in one cell: difference, interval, p, verdict and its runs."
+    if not e: return '—'
+    if e.get('difference') is None: return f"p {e['p']:.3g} as reported, {e['verdict']} ({e.get('note', 'no means or spreads reported')})"
+    runs = f"{e['runs']} runs{' assumed' if e['assumed'] else ''}{', ± read as variances' if e['spread'] == 'variance' else ''}"
+    return f"{e['difference']:+.{digits}f} [{e['lo']:.{digits}f}, {e['hi']:.{digits}f}], p {e['p']:.2g}, {e['verdict']} ({runs})"
+
+def _needed(c:dict, e:dict|None, scale:float)->tuple:
+    "Runs for 80% power (ours: pairs or runs a side, at our sd; the paper's: runs a side, at its sd), for the paper's difference or else ours."
+    theirs = e is not None and e.get('difference') is not None     # a paper number to detect, with its spread
+    diff, ok = (e['difference'] if theirs else scale * c['difference']), c['sd'] == c['sd'] and c['sd'] > 0
+    return (runs_needed(diff, scale * c['sd'], c['paired']) if ok else None, runs_needed(diff, e['sd'], False) if theirs else None)
+
+def _needed_text(need:tuple, c:dict, e:dict|None)->str:
+    if c['verdict'] != VERDICTS[2]: return '—'
+    unit = 'pairs' if c['paired'] else 'runs a side'
+    ours = f"{need[0]} {unit} at our spread" if need[0] else f"no number at our spread ({'no spread' if c['sd'] != c['sd'] or c['sd'] == 0 else 'no difference'})"
+    theirs = e is not None and e.get('difference') is not None
+    return ours + (f", {need[1]} runs a side at the paper's" if theirs and need[1] else '') + ('' if theirs else ', for our difference')
+
 def claim_row(claim:str,              # the claim in words, e.g. 'EdgeNES more accurate than DARTS'
               a,                      # runs of side A (see `compare`)
               b,                      # runs of side B
@@ -115,14 +189,19 @@ def claim_row(claim:str,              # the claim in words, e.g. 'EdgeNES more a
               paired:bool|None=None,  # pair by seed (None: when both are keyed by the same seeds)
               scale:float=1.,         # multiply the difference and its interval, e.g. 100 for percentage points
               digits:int=1,           # decimals shown
+              paper:dict|None=None,   # the paper's side of the claim (`paper_evidence`), in the scaled units
              )->dict:
-    "One row of a claims table: claim, difference A - B, its 95% interval, n, test and verdict."
+    "One row of a claims table: claim, difference A - B, its 95% interval, n, test, verdict; the paper's evidence and the runs needed."
     c = compare(a, b, direction, paired)
     f = lambda v: round(scale * v, digits)
     n = f"{c['n']} pairs" if c['paired'] else f"{c['n_a']} vs {c['n_b']} runs"
     iv = '—' if c['lo'] is None else f"[{scale * c['lo']:.{digits}f}, {scale * c['hi']:.{digits}f}]"
+    need = _needed(c, paper, scale) if c['verdict'] == VERDICTS[2] else (None, None)
     return {'claim': claim, 'difference': f(c['difference']), 'interval (95%)': iv, 'n': n, 'test': c['test'], 'verdict': c['verdict'],
-            'lo': None if c['lo'] is None else f(c['lo']), 'hi': None if c['hi'] is None else f(c['hi'])}
+            'paper': _paper_text(paper, digits), 'runs needed': _needed_text(need, c, paper),
+            'lo': None if c['lo'] is None else f(c['lo']), 'hi': None if c['hi'] is None else f(c['hi']),
+            'paper_p': paper['p'] if paper else None, 'needed_ours': need[0], 'needed_paper': need[1],
+            **{f'paper_{k}': (paper or {}).get(k) for k in ('difference', 'lo', 'hi')}}
 
 # %% ../nbs/13_stats.ipynb #23b3c446
 def untested_row(claim:str,        # the claim in words
@@ -131,11 +210,14 @@ def untested_row(claim:str,        # the claim in words
                  why:str,          # why it is not tested, e.g. 'only 1 of 3 seeds reached lambda with both settings'
                  scale:float=1.,   # multiply the difference, e.g. 100 for percentage points
                  digits:int=1,     # decimals shown
+                 paper:dict|None=None, # the paper's side of the claim (`paper_evidence`)
                 )->dict:
     "A claims-table row for a claim with too few pairs to test: the reason, the pairs' mean difference (None without any), verdict inconclusive."
     d = [a[k] - b[k] for k in a.keys()] if hasattr(a, 'keys') else [x - y for x, y in zip(a, b)]
     return {'claim': f'{claim}: {why}', 'difference': round(scale * float(np.mean(d)), digits) if d else None, 'interval (95%)': '—',
-            'n': f'{len(d)} pairs', 'test': '—', 'verdict': VERDICTS[2], 'lo': None, 'hi': None}
+            'n': f'{len(d)} pairs', 'test': '—', 'verdict': VERDICTS[2], 'paper': _paper_text(paper, digits), 'runs needed': '—', 'lo': None, 'hi': None,
+            'paper_p': paper['p'] if paper else None, 'needed_ours': None, 'needed_paper': None,
+            **{f'paper_{k}': (paper or {}).get(k) for k in ('difference', 'lo', 'hi')}}
 
 # %% ../nbs/13_stats.ipynb #3bac32c0
 def claim_line(row:dict, # a `claim_row` or an `untested_row`
