@@ -75,6 +75,15 @@ def test_every_sidebar_notebook_is_a_page(site):
     print('\n'.join(f"{p['page']:24s} {p['title']}" for p in pages))
 
 
+def test_subtitles_render_code_not_backticks(site):
+    "A page's subtitle (its notebook's description) shows `code` spans as <code>, never literal backticks."
+    out, pages = site
+    descs = {p['page']: re.findall(r'<p class="description">(.*?)</p>', (out/p['page']).read_text(), re.S) for p in pages}
+    assert any('<code>' in d for ds in descs.values() for d in ds), 'some subtitle names code (e.g. the hypernetwork page)'
+    assert not [p for p, ds in descs.items() for d in ds if '`' in d], 'literal backticks in a subtitle'
+    assert build_site.inline_code('a `x<y` b') == 'a <code>x&lt;y</code> b'
+
+
 def _links(page_html: str) -> list:
     return [html.unescape(u) for u in re.findall(r'(?:href|src)="([^"]+)"', page_html)]
 

@@ -163,9 +163,14 @@ img { max-width: 100%; }
 """
 
 
+def inline_code(text: str) -> str:
+    "Escape `text` for HTML and render its `backticked` spans as <code>, as Markdown would."
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
+
+
 def page(title: str, desc: str, nav: str, body: str, here: str) -> str:
     up = '../' * here.count('/')
-    head = f'<h1 class="title">{html.escape(title)}</h1>' + (f'<p class="description">{html.escape(desc)}</p>' if desc else '')
+    head = f'<h1 class="title">{html.escape(title)}</h1>' + (f'<p class="description">{inline_code(desc)}</p>' if desc else '')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} – edgenes</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><link rel="stylesheet" href="{up}site.css"></head>\n'
