@@ -84,6 +84,15 @@ def test_subtitles_render_code_not_backticks(site):
     assert build_site.inline_code('a `x<y` b') == 'a <code>x&lt;y</code> b'
 
 
+def test_no_machine_paths(site):
+    "Warnings printed by a batch name the package's files from the repository, not by the folder of the machine that ran it."
+    out, pages = site
+    shown = {p['page']: (out/p['page']).read_text() for p in pages}
+    assert not [p for p, h in shown.items() if str(ROOT) in h or re.search(r'/(?:tmp|home|root|work)/[\w./-]*edgenes/\w+\.py', h)]
+    o = build_site.local_paths({'output_type': 'stream', 'text': '/tmp/x/y/edgenes/methods.py:99: UserWarning: w'})
+    assert o['text'] == 'edgenes/methods.py:99: UserWarning: w'
+
+
 def _links(page_html: str) -> list:
     return [html.unescape(u) for u in re.findall(r'(?:href|src)="([^"]+)"', page_html)]
 

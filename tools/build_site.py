@@ -58,6 +58,15 @@ def front_matter(nb) -> dict:
     return {}
 
 
+MACHINE_PATH = re.compile(r'(?<![\w.])/(?:[\w.+-]+/)+?(edgenes/[\w/]+\.py)')
+
+
+def local_paths(o):
+    "An output whose text names a file of the package by the absolute path of the machine that ran it, named from the repository."
+    if o.get('output_type') == 'stream': o['text'] = MACHINE_PATH.sub(r'\1', ''.join(o['text']))
+    return o
+
+
 def merge_run(nb, run_path: Path, figure: Path | None, fig_rel: str | None):
     "Give the processed paper notebook the outputs of its executed run (matched by cell id) and its saved figure."
     import nbformat
@@ -65,7 +74,7 @@ def merge_run(nb, run_path: Path, figure: Path | None, fig_rel: str | None):
         run = nbformat.read(run_path, as_version=4)
         outs = {c.get('id'): c.get('outputs', []) for c in run.cells if c.cell_type == 'code'}
         for c in nb.cells:
-            if c.cell_type == 'code' and c.get('id') in outs: c.outputs = outs[c['id']]
+            if c.cell_type == 'code' and c.get('id') in outs: c.outputs = [local_paths(o) for o in outs[c['id']]]
     if figure is not None and figure.exists():
         for i, c in enumerate(nb.cells):
             if c.cell_type == 'code' and 'save_figure' in c.source:
