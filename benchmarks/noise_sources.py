@@ -49,9 +49,11 @@ def _job(args:tuple)->dict:
     from edgenes.arch import arch_id, arch_to_json, arch_from_json
     from edgenes.runtime import Run
     kind, preset, over, seed, data_seed, arch_json, cache = args
-    f = Path(cache) / (hashlib.sha256(json.dumps(args[:6], sort_keys=True).encode()).hexdigest()[:20] + '.json')
-    if f.exists(): return json.loads(f.read_text())
     P, run = dataclasses.replace(get_preset(preset), **over), Run('cpu')
+    # keyed by the preset's values, not its name: a run cached before a preset changed is not taken for one after
+    key = json.dumps([kind, dataclasses.asdict(P), seed, data_seed, arch_json], sort_keys=True, default=str)
+    f = Path(cache) / (hashlib.sha256(key.encode()).hexdigest()[:20] + '.json')
+    if f.exists(): return json.loads(f.read_text())
     t0 = time.perf_counter()
     if kind == 'search':
         from edgenes.search import darts_search

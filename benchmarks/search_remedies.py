@@ -85,9 +85,10 @@ def _job(args:tuple)->dict:
     from edgenes.arch import random_arch, arch_id, arch_to_json
     from edgenes.runtime import Run
     kind, preset, key, seed, cache = args
-    f = Path(cache) / (hashlib.sha256(json.dumps(args[:4]).encode()).hexdigest()[:20] + '.json')
-    if f.exists(): return json.loads(f.read_text())
     P, run = get_preset(preset), Run('cpu')
+    # keyed by the preset's values, not its name: a run cached before a preset changed is not taken for one after
+    f = Path(cache) / (hashlib.sha256(json.dumps([*args[:4], dataclasses.asdict(P)], default=str).encode()).hexdigest()[:20] + '.json')
+    if f.exists(): return json.loads(f.read_text())
     out = {'kind': kind, 'seed': seed}
     if kind == 'search':
         over = {k: (getattr(P, k) * 0.1 if v == 'x0.1' else v) for k, v in CONFIGS[key][1].items()}
