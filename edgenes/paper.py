@@ -211,6 +211,8 @@ def paper_context(key:str,                # registry key of the item
     overrides = {} if overrides is None else overrides
     check_params(preset=preset, out_dir=out_dir, cache_dir=cache_dir, overrides=overrides, progress=progress, device=device,
                  read_only=read_only, **params)
+    import pandas as pd     # the notebook's tables shown whole (every column, each cell's full text), as its CSV has them
+    for k in ('display.max_columns', 'display.max_colwidth', 'display.width'): pd.set_option(k, None)
     P, root = get_preset(preset, **overrides), Path(cache_dir) if cache_dir else default_cache_dir()
     spec = RunSpec(preset, overrides, str(root/preset), device=device or None, progress=progress)
     return PaperContext(key, P, Path(out_dir)/P.name, dict(preset=preset, overrides=overrides, **params), root, spec, read_only,

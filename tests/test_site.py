@@ -171,3 +171,175 @@ def test_index_shows_the_readme_results_tables(site, server, browser):
     imgs = browser.execute_script('return Array.from(document.images).filter(i => i.naturalWidth > 0).map(i => i.getAttribute("src"))')
     assert {f'figures/quick/{k}.png' for k in PAPER_KEYS} <= set(imgs)
     print(f'index.html: {found} results tables as in README.md, {len(imgs)} figures')
+
+
+# ---- issue 26: math, outputs, search, contents, layout, highlighting, byte-identical rebuilds ----
+
+LIBRARY = lambda pages: [p['page'] for p in pages if not p['page'].startswith('paper/') and p['page'] != 'index.html']
+VISIBLE_TEXT = '''
+const m = document.querySelector('main').cloneNode(true);
+m.querySelectorAll('pre, code, math, script, style').forEach(e => e.remove());
+return m.textContent;'''
+
+
+def test_tex_to_mathml_units():
+    "Inline and display spans become <math>; code is left alone; bad TeX shows its source, marked; placeholders survive attributes."
+    import site_math
+    store = []
+    md = 'cost $5 and $6; $x_1$ and `$y$`\n```\n$z$\n```\n$$\\frac{a}{b}$$ and $\\frac{a$'
+    out = site_math.protect(md, store)
+    assert len(store) == 3 and '`$y$`' in out and '\n$z$\n' in out and 'cost $5 and $6' in out
+    assert store[0].startswith('<math') and 'display="inline"' in store[0] and 'display="block"' in store[1]
+    assert store[2].startswith('<code class="tex-error"') and '$\\frac{a$' in store[2]
+    assert 'tex-error' in site_math.to_mathml('\\notacommand{x}')
+    assert '\\arg' not in site_math.to_mathml('\\arg\\min_w f(w)')
+    html_ = site_math.restore('<h2 id="the-EDGENESMATH0X-map">The EDGENESMATH0X map</h2>', store)
+    assert html_.startswith('<h2 id="the-x 1-map">'.replace('x 1', site_math.plain(store[0]))) and html_.count('<math') == 1
+
+
+def test_no_raw_tex_and_math_renders(site, server, browser):
+    "No page shows `$` TeX or a TeX command outside code; the method pages render <math> elements the browser lays out."
+    _, pages = site
+    raw, counts = [], {}
+    for p in pages:
+        browser.get(urljoin(server, p['page']))
+        text = browser.execute_script(VISIBLE_TEXT)
+        tex = re.findall(r'\$[^$\s][^$]{0,60}\$|\\(?:frac|mathbb|mathcal|lambda|alpha|sum|min|in|le|ge)\b', text)
+        if tex: raw.append(f"{p['page']}: {tex[:3]}")
+        counts[p['page']] = browser.execute_script(
+            'return Array.from(document.querySelectorAll("main math")).filter(m => m.getBoundingClientRect().width > 0).length')
+        assert not browser.execute_script('return document.querySelectorAll(".tex-error").length'), f"{p['page']}: TeX that did not convert"
+    print('rendered <math> per page: ' + ', '.join(f'{k} {v}' for k, v in counts.items() if v))
+    assert not raw, 'raw TeX on pages:\n' + '\n'.join(raw)
+    for key in ('hypernet.html', 'stats.html', 'theorem.html', 'paper/theorem1.html'):
+        assert counts[key] >= 1, f'{key} renders no <math>'
+    assert sum(1 for v in counts.values() if v) >= 20
+
+
+def test_library_pages_show_their_examples_outputs(site, server, browser):
+    "Every library page with an example (a code cell whose input is shown) shows at least one output of such a cell; plots are images."
+    _, pages = site
+    report, missing, plots = [], [], 0
+    for name in LIBRARY(pages):
+        browser.get(urljoin(server, name))
+        n_ex, n_out, n_img = browser.execute_script('''
+            const cells = Array.from(document.querySelectorAll('main .code_cell')).filter(c => c.querySelector('.input'));
+            const shown = cells.filter(c => Array.from(c.querySelectorAll('.output_area')).some(o => o.textContent.trim() || o.querySelector('img')));
+            const imgs = cells.flatMap(c => Array.from(c.querySelectorAll('.output_area img'))).filter(i => i.naturalWidth > 0);
+            return [cells.length, shown.length, imgs.length];''')
+        report.append(f'{name:18s} examples {n_ex:3d}  with output {n_out:3d}  images {n_img}')
+        plots += n_img
+        if n_ex and not n_out: missing.append(name)
+    print('\n'.join(report))
+    assert not missing, f'library pages with examples and no output: {missing}'
+    assert plots >= 2, 'the notebooks that plot (Theorem 1, curves) show their plots as images'
+
+
+def test_search_finds_the_hypernetwork(site, server, browser):
+    "Typing in the search box lists results; Enter opens the best one, the hypernetwork's page."
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.set_window_size(1400, 900)
+    browser.get(urljoin(server, 'paper/table3.html'))
+    box = browser.find_element(By.ID, 'search-box')
+    box.send_keys('hypernetwork')
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script('return document.querySelectorAll("#search-results a").length') > 0)
+    hits = browser.execute_script('return Array.from(document.querySelectorAll("#search-results a")).map(a => a.textContent)')
+    print('search "hypernetwork":', hits[:5])
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: urlparse(d.current_url).path.endswith('/hypernet.html'))
+    assert browser.execute_script('return document.querySelector("h1.title").textContent') == 'The hypernetwork'
+    box = browser.find_element(By.ID, 'search-box')
+    box.send_keys('xqzvk nothing matches')
+    WebDriverWait(browser, 10).until(lambda d: 'No results' in d.execute_script('return document.getElementById("search-results").textContent'))
+
+
+def test_contents_and_previous_next(site):
+    "Long pages list their h2/h3 headings ('On this page'); every page links to its neighbours in sidebar order."
+    out, pages = site
+    order = [p['page'] for p in pages]
+    long_pages = 0
+    for i, name in enumerate(order):
+        h = (out/name).read_text()
+        pager = re.search(r'<nav class="pager".*?</nav>', h, re.S).group(0)
+        up = '../' * name.count('/')
+        if i: assert f'rel="prev" href="{up}{order[i-1]}"' in pager, name
+        if i + 1 < len(order): assert f'rel="next" href="{up}{order[i+1]}"' in pager, name
+        ids = re.findall(r'<h[23]\b[^>]*\bid="([^"]+)"', h.split('<aside class="toc">')[0])
+        if len(ids) >= 3:
+            long_pages += 1
+            toc = re.search(r'<aside class="toc">.*?</aside>', h, re.S)
+            assert toc, f'{name}: {len(ids)} headings and no contents'
+            assert re.findall(r'href="#([^"]+)"', toc.group(0)) == ids, name
+    assert long_pages >= 20
+
+
+@pytest.mark.parametrize('width', [420, 1400])
+def test_layout_reads_at_phone_and_desktop_widths(site, server, browser, tmp_path_factory, width):
+    "No page scrolls sideways; the text column is wide enough to read; the sidebar folds behind a button on a phone. Screenshots go to tmp."
+    from selenium.webdriver.common.by import By
+    _, pages = site
+    shots = tmp_path_factory.mktemp(f'screenshots-{width}')
+    browser.set_window_size(width, 900)
+    bad = []
+    for p in pages:
+        browser.get(urljoin(server, p['page']))
+        inner = browser.execute_script('return window.innerWidth')
+        doc, main_w, side, toc = browser.execute_script('''return [document.documentElement.scrollWidth,
+            document.querySelector('main').getBoundingClientRect().width,
+            document.querySelector('nav.sidebar').getBoundingClientRect().width,
+            (document.querySelector('aside.toc') || {getBoundingClientRect: () => ({width: -1})}).getBoundingClientRect().width]''')
+        if doc > inner + 1: bad.append(f"{p['page']}: the page is {doc} px wide in a {inner} px window")
+        if main_w < min(0.85 * inner, 600): bad.append(f"{p['page']}: the text column is {main_w:.0f} px in a {inner} px window")
+        if width == 420 and side > 0: bad.append(f"{p['page']}: the sidebar shows on a phone ({side:.0f} px)")
+        if width == 1400 and side < 200: bad.append(f"{p['page']}: no sidebar at 1,400 px")
+        if width == 1400 and toc == 0: bad.append(f"{p['page']}: its contents do not show beside the text at 1,400 px")
+        if p['page'] in ('index.html', 'hypernet.html', 'paper/table3.html'):
+            browser.save_screenshot(str(shots/(p['page'].replace('/', '_') + '.png')))
+    if width == 420:
+        browser.get(urljoin(server, 'hypernet.html'))
+        browser.find_element(By.CSS_SELECTOR, 'label.nav-button').click()
+        assert browser.execute_script('return document.querySelector("nav.sidebar").getBoundingClientRect().width') > 300
+        browser.save_screenshot(str(shots/'hypernet_menu_open.png'))
+    print(f'screenshots at {width} px: {shots}')
+    assert not bad, '\n'.join(bad)
+
+
+def test_tables_fit_and_are_whole(site, server, browser):
+    "Every table scrolls inside the text column, not the page; no table is cut by pandas ('...' columns or cells)."
+    _, pages = site
+    browser.set_window_size(1400, 900)
+    cut = []
+    for p in pages:
+        browser.get(urljoin(server, p['page']))
+        cut += [f"{p['page']}: {c}" for c in browser.execute_script('''
+            return Array.from(document.querySelectorAll('main table')).flatMap(t => Array.from(t.querySelectorAll('th, td')))
+                   .map(c => c.textContent.trim()).filter(s => s === '...' || s === '…' || /\\w\\.\\.\\.$/.test(s)).slice(0, 3)''')]
+    assert not cut, 'tables cut by pandas:\n' + '\n'.join(cut)
+    browser.get(urljoin(server, 'paper/table3.html'))
+    cols = browser.execute_script('return Array.from(document.querySelectorAll("main table")).map(t => t.rows[0].cells.length)')
+    print('Table 3 page, columns per table:', cols)
+    assert max(cols) <= 18, 'Table 3\'s page shows the reader\'s tables; every run\'s columns stay in table3.csv'
+
+
+def test_code_is_highlighted(site, server, browser):
+    "nbconvert's Pygments spans get colours (site.css carries Pygments' rules)."
+    out, _ = site
+    assert '.highlight .k ' in (out/'site.css').read_text()
+    browser.get(urljoin(server, 'hypernet.html'))
+    kw, name = browser.execute_script('''const k = document.querySelector('main .highlight .k'), n = document.querySelector('main .highlight .n');
+        return [getComputedStyle(k).color, getComputedStyle(n).color]''')
+    assert kw != name, f'keywords ({kw}) coloured like names ({name})'
+
+
+def test_rebuild_is_byte_identical(site, tmp_path_factory):
+    "Building again from the same inputs gives the same bytes, file for file."
+    out, _ = site
+    again = tmp_path_factory.mktemp('site2')/'_site'
+    build_site.build(again, 'quick')
+    a = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob('*') if p.is_file()}
+    b = {str(p.relative_to(again)): p.read_bytes() for p in again.rglob('*') if p.is_file()}
+    assert sorted(a) == sorted(b)
+    differ = [k for k in a if a[k] != b[k]]
+    assert not differ, f'files that differ between two builds: {differ}'

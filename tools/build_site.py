@@ -21,6 +21,10 @@ import argparse, html, json, os, re, shutil, sys
 from pathlib import Path
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import site_math, nb_outputs, site_search  # noqa: E402
+from site_page import inline_code, nav_html, page, pager_html, css  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -80,8 +84,32 @@ def merge_run(nb, run_path: Path, figure: Path | None, fig_rel: str | None):
             if c.cell_type == 'code' and 'save_figure' in c.source:
                 nb.cells.insert(i + 1, nbformat.v4.new_markdown_cell(
                     f'![The figure of the last run]({fig_rel})\n\n*The figure saved by the last run '
-                    f'(`{figure.relative_to(ROOT)}`).*'))
+                    f'(`{figure.relative_to(ROOT)}`).*', id=f'figure-{figure.stem}'))     # a fixed id: rebuilds are byte-identical
                 break
+
+
+def merge_outputs(nb, outs: dict):
+    "Give a processed library notebook the outputs of its execution (`tools/nb_outputs.py`), matched by cell id."
+    import nbformat
+    for c in nb.cells:
+        if c.cell_type == 'code' and not c.get('outputs') and c.get('id') in outs:
+            c.outputs = [local_paths(nbformat.from_dict(o)) for o in outs[c['id']]]
+
+
+def library_outputs(nbs: Path, rels: list, n_workers: int = 2) -> dict:
+    "{notebook: {cell id: outputs}} of the library notebooks, executing those whose kept outputs are missing or stale."
+    digest = nb_outputs.source_digest()
+    outs = {rel: nb_outputs.load(nbs/rel, digest) for rel in rels}
+    todo = [rel for rel, o in outs.items() if o is None]
+    if todo:
+        print(f'executing {len(todo)} notebooks for their outputs ({n_workers} at a time): {" ".join(todo)}', flush=True)
+        res = nb_outputs.execute([nbs/rel for rel in todo], n_workers)
+        for rel in todo:
+            outs[rel] = nb_outputs.load(nbs/rel, digest)
+            if outs[rel] is None:
+                print(f'WARNING: nbs/{rel} failed to execute (its error is above): its page shows no outputs; '
+                      f'run `nbdev_test --path nbs/{rel}` to see why', file=sys.stderr)
+    return outs
 
 
 def quarto_semantics(nb):
@@ -103,15 +131,20 @@ def quarto_semantics(nb):
 
 
 def to_html(nb) -> str:
-    "The notebook's body as HTML (nbconvert's `basic` template: no scripts, no outside resources)."
+    "The notebook's body as HTML (nbconvert's `basic` template: no scripts, no outside resources), its TeX as MathML."
     from nbconvert import HTMLExporter
     from traitlets.config import Config
     cfg = Config()
     cfg.TagRemovePreprocessor.enabled = True
     cfg.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
     ex = HTMLExporter(config=cfg, template_name='basic', exclude_input_prompt=True, exclude_output_prompt=True)
+    store = []
+    for c in nb.cells:
+        if c.cell_type == 'markdown': c.source = site_math.protect(c.source, store)
+        for o in c.get('outputs', []):
+            if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = site_math.protect(o['data']['text/markdown'], store)
     body, _ = ex.from_notebook_node(nb)
-    return body
+    return site_math.restore(body, store)
 
 
 def lower_ids(body: str) -> str:
@@ -136,56 +169,6 @@ def fix_links(body: str, here: str, doc_url: str) -> str:
     return re.sub(r'(href|src)="([^"]*)"', sub, body)
 
 
-def nav_html(entries: list, here: str, titles: dict) -> str:
-    up = '../' * here.count('/')
-    out, section = ['<nav class="sidebar"><a class="home" href="' + up + 'index.html">edgenes</a><ul>'], None
-    for sec, rel in entries:
-        if sec != section:
-            if section is not None: out.append('</ul></li>')
-            if sec is not None: out.append(f'<li class="section"><span>{html.escape(sec)}</span><ul>')
-            section = sec
-        p = page_name(rel)
-        cls = ' class="current"' if p == here else ''
-        out.append(f'<li{cls}><a href="{up}{p}">{html.escape(titles.get(p, p))}</a></li>')
-    if section is not None: out.append('</ul></li>')
-    out.append('</ul></nav>')
-    return '\n'.join(out)
-
-
-CSS = """
-body { margin: 0; font-family: system-ui, sans-serif; line-height: 1.5; color: #222; display: flex; }
-nav.sidebar { width: 17rem; flex: none; height: 100vh; position: sticky; top: 0; overflow-y: auto;
-              padding: 1rem; box-sizing: border-box; background: #f6f7f9; border-right: 1px solid #ddd; font-size: 0.9rem; }
-nav.sidebar ul { list-style: none; padding-left: 0.6rem; margin: 0.2rem 0; }
-nav.sidebar li.section > span { font-weight: 600; display: block; margin-top: 0.6rem; }
-nav.sidebar li.current > a { font-weight: 700; }
-nav.sidebar a { text-decoration: none; color: #1a5fb4; }
-nav.sidebar a.home { font-size: 1.3rem; font-weight: 700; }
-main { flex: 1; min-width: 0; padding: 1.5rem 2.5rem; max-width: 62rem; }
-pre { background: #f4f4f4; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
-code { font-size: 0.9em; }
-table { border-collapse: collapse; font-size: 0.85rem; display: block; overflow-x: auto; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; }
-img { max-width: 100%; }
-.description { font-size: 1.15rem; color: #555; }
-.anchor-link { display: none; }
-"""
-
-
-def inline_code(text: str) -> str:
-    "Escape `text` for HTML and render its `backticked` spans as <code>, as Markdown would."
-    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
-
-
-def page(title: str, desc: str, nav: str, body: str, here: str) -> str:
-    up = '../' * here.count('/')
-    head = f'<h1 class="title">{html.escape(title)}</h1>' + (f'<p class="description">{inline_code(desc)}</p>' if desc else '')
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} – edgenes</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<link rel="icon" href="data:,"><link rel="stylesheet" href="{up}site.css"></head>\n'
-            f'<body>{nav}<main>{head}\n{body}</main></body></html>\n')
-
-
 def build(out: Path, preset: str = 'quick', force: bool = False, n_workers: int = 2) -> list:
     os.chdir(ROOT)
     import nbformat
@@ -202,11 +185,13 @@ def build(out: Path, preset: str = 'quick', force: bool = False, n_workers: int 
                               f'move the rest into a cell of its own in {lost}')
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out/'site.css').write_text(CSS)
+    (out/'site.css').write_text(css())
+    (out/'site.js').write_text(site_search.SITE_JS)
     figs = ROOT/'figures'/preset
     if figs.exists():                                   # the index shows the committed results (figures/<preset>/*.png)
         (out/'figures'/preset).mkdir(parents=True)
         for f in figs.glob('*.png'): shutil.copy(f, out/'figures'/preset/f.name)
+    outs = library_outputs(nbs, [rel for _, rel in entries if not rel.startswith('paper/')], n_workers)
     nbs_ = {}
     for _, rel in entries:
         nb = nbformat.read(proc/rel, as_version=4)
@@ -214,16 +199,20 @@ def build(out: Path, preset: str = 'quick', force: bool = False, n_workers: int 
         if rel.startswith('paper/'):
             key = Path(rel).stem
             merge_run(nb, figs/'runs'/f'{key}.ipynb', figs/f'{key}.png', '../' * here.count('/') + f'figures/{preset}/{key}.png')
+        elif outs.get(rel): merge_outputs(nb, outs[rel])
         nbs_[here] = (rel, nb)
     titles = {here: str(front_matter(nb).get('title') or Path(rel).stem).replace('`', '') for here, (rel, nb) in nbs_.items()}
-    pages = []
+    pages, index, order = [], [], list(nbs_)
     for here, (rel, nb) in nbs_.items():
         fm = front_matter(nb)
         quarto_semantics(nb)
         body = fix_links(lower_ids(to_html(nb)), here, doc_url)
         (out/here).parent.mkdir(parents=True, exist_ok=True)
-        (out/here).write_text(page(titles[here], str(fm.get('description') or ''), nav_html(entries, here, titles), body, here))
+        (out/here).write_text(page(titles[here], str(fm.get('description') or ''), nav_html(entries, here, titles, page_name), body, here,
+                                   pager_html(order, here, titles)))
+        index += site_search.page_entries(here, titles[here], body)
         pages.append({'page': here, 'notebook': f'nbs/{rel}', 'title': titles[here]})
+    (out/'search_index.js').write_text(site_search.index_js(index))
     (out/'pages.json').write_text(json.dumps(pages, indent=1))
     return pages
 

@@ -5,9 +5,12 @@
 Stages, in order, each timed:
   install     `make install`: the venv from requirements.lock and the package (a no-op when up to date)
   gates       `make gates`: nbdev_clean and nbdev_export change nothing
-  nbdev_test  every notebook's examples and tests, one notebook at a time,
-  pytest      side by side with it: tests/ on `--workers` processes (pytest-xdist, one test file per worker at a
-              time), with the 15 slowest tests and every skip's reason.
+  nbdev_test  every notebook's examples and tests, one notebook at a time (`tools/nb_outputs.py test`: nbdev_test,
+              keeping each notebook's outputs for the docs site),
+  pytest      side by side with it: tests/ but the site on `--workers` processes (pytest-xdist, one test file per
+              worker at a time), with the 15 slowest tests and every skip's reason;
+  site        tests/test_site.py, started once nbdev_test is done, so that the site it builds shows the outputs
+              that run kept instead of executing every notebook again.
 Both run on the CPU's best kernel path, named explicitly (ATEN_CPU_CAPABILITY); tests/test_kernels.py reruns the
 fast-vs-plain checks under each other path the machine supports.
 Some tests use Debian packages (chromium for the docs site, dataset-fashion-mnist for the full data set, slurm-wlm,
@@ -91,7 +94,7 @@ def main():
     a = ap.parse_args()
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PATH': f"{BIN}:{os.environ.get('PATH', '')}",
            'ATEN_CPU_CAPABILITY': native_path()}
-    start, rows, nb_log, py_log = time.perf_counter(), [], [], []
+    start, rows, nb_log, py_log, site_log = time.perf_counter(), [], [], [], []
     make = os.environ.get('MAKE', 'make')
 
     apt = start_apt_install()
@@ -101,20 +104,22 @@ def main():
         s, rc = stage('gates', [make, '--no-print-directory', 'gates']); rows.append(('gates', s, rc))
         # The notebooks and pytest run side by side (one notebook at a time, pytest on `--workers` processes), so that
         # both cores stay busy to the end; pytest starts once the Debian packages its tests use are in place.
-        nb = launch('nbdev_test', [BIN/'nbdev_test', '--n_workers', '1', '--timing'], env)
+        nb = launch('nbdev_test', [BIN/'python', 'tools/nb_outputs.py', 'test'], env)
         if apt is not None:
             t0 = time.perf_counter(); arc = apt.wait()
             print(f"apt-get install {'done' if arc == 0 else f'FAILED (exit {arc}; see .apt-install.log)'}, "
                   f"waited {time.perf_counter() - t0:.0f} s for it", flush=True)
         py = launch('pytest', [BIN/'python', '-m', 'pytest', '-q', '-n', str(a.workers), '--dist', 'loadfile', '--no-loadscope-reorder',
-                               '--durations=15', '-rs', 'tests'], env)
+                               '--durations=15', '-rs', '--ignore', 'tests/test_site.py', 'tests'], env)
         s, rc = finish(nb, nb_log); rows.append(('nbdev_test', s, rc))
+        site = launch('site', [BIN/'python', '-m', 'pytest', '-q', '--durations=5', '-rs', 'tests/test_site.py'], env)
         s, rc = finish(py, py_log); rows.append(('pytest', s, rc))
+        s, rc = finish(site, site_log); rows.append(('site', s, rc))
     total = time.perf_counter() - start
 
     print('\n' + '=' * 78)
     print(f"test command summary: {cpu_model()}, {os.cpu_count()} cores; nbdev_test (1 worker) and pytest "
-          f"({a.workers} workers) side by side, each process on one thread; kernels {native_path()}")
+          f"({a.workers} workers) side by side, then the site's tests, each process on one thread; kernels {native_path()}")
     slow_nbs = [l for l in nb_log if re.match(r'^\S+\.ipynb: \d+ secs$', l)][:5]
     for name, s, rc in rows:
         extra = ''
@@ -128,14 +133,16 @@ def main():
             for l in py_log[i + 1:]:
                 if not re.match(r'^\d+\.\d+s ', l): break
                 print('  ' + l)
-        skips = [l for l in py_log if l.startswith('SKIPPED')]
+        skips = [l for l in py_log + site_log if l.startswith('SKIPPED')]
         if skips: print('skipped, with the reason:'); [print('  ' + l) for l in skips]
-        final = next((l for l in reversed(py_log) if re.search(r'\d+ (passed|failed)', l)), None)
-        if final:
-            counts = {k: int(v) for v, k in re.findall(r'(\d+) (passed|failed|skipped|errors?)', final)}
-            print(f"pytest: {counts.get('passed', 0)} passed, {counts.get('failed', 0) + counts.get('error', 0) + counts.get('errors', 0)} failed"
+        counts = {}
+        for log in (py_log, site_log):     # the two pytest runs (tests/ but the site, and the site), added up
+            final = next((l for l in reversed(log) if re.search(r'\d+ (passed|failed|errors?)', l)), '')
+            for v, k in re.findall(r'(\d+) (passed|failed|skipped|error)s?', final): counts[k] = counts.get(k, 0) + int(v)
+        if counts:
+            print(f"pytest: {counts.get('passed', 0)} passed, {counts.get('failed', 0) + counts.get('error', 0)} failed"
                   + (f", {counts['skipped']} skipped" if counts.get('skipped') else ''))
-    sys.exit(0 if rows and all(rc == 0 for _, _, rc in rows) and len(rows) == 4 else 1)
+    sys.exit(0 if rows and all(rc == 0 for _, _, rc in rows) and len(rows) == 5 else 1)
 
 
 if __name__ == '__main__': main()
