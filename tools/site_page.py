@@ -32,7 +32,7 @@ def toc_html(body: str, min_headings: int = 3) -> tuple:
     "(beside, inline): the page's contents list for wide screens and for narrow ones; empty on short pages."
     hs = headings(body)
     if len(hs) < min_headings: return '', ''
-    items = '\n'.join(f'<li class="toc-h{lvl}"><a href="#{html.escape(i, quote=True)}">{t}</a></li>' for lvl, i, t in hs)
+    items = '\n'.join(f'<li class="toc-h{lvl}"><a href="#{i}">{t}</a></li>' for lvl, i, t in hs)     # ids as the body has them (escaped)
     return (f'<aside class="toc"><p class="toc-title">On this page</p><ul>{items}</ul></aside>',
             f'<details class="toc-inline"><summary>On this page</summary><ul>{items}</ul></details>')
 
