@@ -51,7 +51,9 @@ readme: install
 	$(BIN)/python tools/make_readme.py
 
 # The docs site as static HTML without Quarto, into _site/ (open _site/index.html, or serve it:
-# python -m http.server -d _site). Paper pages show the outputs and figures of the last quick batch.
+# python3 -m http.server -d _site): MathML for the TeX, the library notebooks' outputs (executed once per version of the
+# notebook and the package, kept in .cache/site-outputs/; make test keeps them too), search, contents, previous/next.
+# Paper pages show the outputs and figures of the last quick batch. Measured on 2 cores: 60 s cold, 9 s warm.
 site: install
 	$(BIN)/python tools/build_site.py --out _site --preset quick
 
