@@ -66,6 +66,7 @@ class Preset:
     # -- the paper items
     seeds:tuple=(0, 1)            # runs (seeds) of Tables 1-3 and Figures 3.1-4.1 (paper: 120-124; Table 2: 7 runs)
     deterministic:bool=True       # deterministic kernels, no cuDNN autotuning, no TF32 (`set_determinism`)
+    compile:str='auto'            # torch.compile the networks (auto: on CUDA, with CUDA graphs; off on the CPU) | on | off
     # -- evaluation
     ece_bins:int=15               # bins of the expected calibration error (NES used 10)
     eval_bs:int=256               # batch size for prediction
@@ -147,7 +148,7 @@ FIELD_RANGES:dict[str, tuple] = {   # field: (test of a value of the field's typ
     'data_root': (lambda v: v.strip() != '', 'a non-empty str (the folder holding the data set)'), 'n_train': _count('training images used; None: all'),
     'valid_frac': _span('number', '(0, 1)', 'share of the training images held out'), 'C': _count('search-net channels'),
     'n_chosen': (lambda v: v in (1, 2), '1 or 2 (inputs kept per node: the search space keeps one or two)'),
-    'edge_rule': _one_of(('beta', 'pcdarts'), 'how a node ranks its input edges'), 'search_epochs': _count('epochs of the search'),
+    'edge_rule': _one_of(('beta', 'pcdarts'), 'how a node ranks its input edges'), 'compile': _one_of(('auto', 'on', 'off'), 'when to compile'), 'search_epochs': _count('epochs of the search'),
     'search_warmup': _span('int', '[0, inf)', 'weight-only epochs before the search'),
     'search_bs': _count('search batch size'), 'w_opt': _one_of(('sgd', 'adam'), 'weight optimiser'), 'w_lr': _pos('weight step'),
     'w_momentum': _span('number', '[0, 1)', 'SGD momentum'), 'w_wd': _nonneg('weight decay of the weights'), 'a_lr': _pos('architecture step'),

@@ -29,9 +29,8 @@ def drop_target(z:torch.Tensor, # logits (B, C)
                )->torch.Tensor:
     "Logits `(B, C)` without the true class's column: `(B, C-1)`."
     B, C = z.shape
-    keep = torch.ones_like(z, dtype=torch.bool)
-    keep[torch.arange(B, device=z.device), y] = False
-    return z[keep].view(B, C - 1)
+    j = torch.arange(C - 1, device=z.device).expand(B, C - 1)
+    return z.gather(1, j + (j >= y[:, None]))      # column j, or j + 1 from the target on: a gather, no mask (no host sync)
 
 def nontarget_log_probs(z:torch.Tensor, # logits (B, C)
                         y:torch.Tensor, # targets (B,)
@@ -100,7 +99,7 @@ def ascent(models:list,             # the members
           )->list:
     "Each member's ascent perturbation `rho a_i / ||a_i||` (DASH step 3)."
     M = len(models)
-    with torch.no_grad(): logq = [nontarget_log_probs(z.detach(), y, tau) for z in logits]
+    with torch.no_grad(): logq = [nontarget_log_probs(z.detach(), y, tau) for z in logits] if beta and M > 1 else []
     eps = []
     for i, m in enumerate(models):
         ps = [p for p in m.parameters() if p.requires_grad]
@@ -305,6 +304,7 @@ def train_ensemble(archs:list,           # the members' architectures (alpha* n 
     if not archs: raise ValueError("an ensemble needs at least one architecture")
     run, net_args = (run or Run()).prepare(), network_args(splits, retrain_C, retrain_layers, auxiliary)   # determinism first
     model = member_nets(archs, seed, net_args); seed_everything(seed)
+    for n in model.nets: run.compiled(n)          # each member's network, where the run compiles
     cbs = [EnsembleTrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary, **st), DropPathCB(drop_path), TimerCB(trainer, rng=run.dev.type), *cbs]
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'archs': [arch_id(a) for a in archs], 'seed': seed, 'trainer': trainer, **st}))
     learn = Learner(model, train_dls(splits, retrain_bs, augment, seed).to(run.dev), cbs=cbs).fit(retrain_epochs)

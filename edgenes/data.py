@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from functools import cached_property
 from .config import data_dir, load_plugins
+from .runtime import to_device
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'DEBIAN_FMNIST', 'DATASETS', 'ImageData', 'from_arrays', 'load_embedded', 'load_fashion_mnist',
@@ -243,7 +244,7 @@ class Batches:
             j = order[i:i+self.bs]
             xb = self.x[j].float() / 255
             if self.augment: xb = _augment(xb, g)
-            yield ((xb - self.mean) / self.std).to(self.device), self.y[j].to(self.device)
+            yield to_device((xb - self.mean) / self.std, self.device), to_device(self.y[j], self.device)   # pinned, non-blocking on CUDA
 
 # %% ../nbs/04_data.ipynb #9ec108b5
 class ZipBatches:

@@ -48,7 +48,7 @@ class Experiment:
     cache:Store=field(default_factory=Store)   # the artifact store (in memory unless given a folder)
     run:Run|None=None         # where trainings run (None: `Run()`, CUDA if available); its determinism is set to the preset's
     cbs:tuple=()              # callbacks of every training (not in the keys): `ProgressCB()` prints epochs, another may stop one
-    def __post_init__(self): self.run = replace(self.run or Run(), deterministic=self.P.deterministic)
+    def __post_init__(self): self.run = replace(self.run or Run(), deterministic=self.P.deterministic, compile=self.P.compile)
     def base_spec(self)->dict:
         "What every key holds: format, data, search space, device type, precision."
         return {'format': FORMAT, 'data': fingerprint(self.splits), 'space': space_spec(self.P), 'device': self.run.dev.type,
@@ -56,6 +56,7 @@ class Experiment:
     def spec(self, fn, **extra)->dict:
         "The settings that determine the artifact `fn` makes: `base_spec`, `fn`'s preset arguments, the run's determinism, `extra`."
         s = {'fn': fn.__name__, **self.base_spec(), **preset_kwargs(fn, self.P), 'deterministic': self.run.deterministic, **extra}
+        if self.run.compiles: s['compiled'] = self.run.compile_backend     # compiled kernels round differently: their own artifacts
         return {k: v for k, v in s.items() if k not in NEUTRAL or v != NEUTRAL[k]}
 
 # %% ../nbs/22_experiment.ipynb #6bca41d6

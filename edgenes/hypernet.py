@@ -15,6 +15,7 @@ from .arch import Arch, discretize, arch_id, arch_to_json, shared_edges
 from .learner import Callback
 from .runtime import Run
 from .search import DartsStepCB, RegulariserCB, WarmupCB, search_learner
+from .syncs import host_side
 
 # %% auto #0
 __all__ = ['interpolate', 'Hypernet', 'HyperStepCB', 'HyperResult', 'train_hypernet']
@@ -42,6 +43,7 @@ class Hypernet(nn.Module):
                  init_std:float=1e-3):       # std of the initial values (thesis code: 1)
         super().__init__()
         if K < 2: raise ValueError(f"the hypernetwork needs K >= 2 pivots, got {K}")
+        self.register_buffer('lam_t', torch.tensor(float(n_edges)), persistent=False)   # lambda as a tensor: one compiled graph for every lambda
         self.n_edges, self.K, self.lam = n_edges, K, float(n_edges)
         self.alphas = nn.Parameter(init_std * torch.randn(K, N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
         self.betas = nn.Parameter(init_std * torch.randn(K, N_EDGES))   # cpu: as alphas
@@ -56,7 +58,14 @@ class Hypernet(nn.Module):
         "(alpha, beta) at `lam`."
         p = self.pivots
         return interpolate(lam, p, self.alphas), interpolate(lam, p, self.betas)
-    def forward(self)->tuple: return self.at(self.lam)
+    @property
+    def lam(self)->float:
+        "The lambda `forward` evaluates at (a number; the module holds it as the 0-d buffer `lam_t` too)."
+        return self._lam
+    @lam.setter
+    def lam(self, v:float):
+        self._lam = float(v); self.lam_t.fill_(self._lam)     # on the device: a kernel, no copy, no sync
+    def forward(self)->tuple: return self.at(self.lam_t)      # the same float32 value `at(self.lam)` would make
     def arch_at(self, lam:float, n_chosen:int=1, rule:str='beta')->Arch:
         "The discrete architecture at `lam`."
         with torch.no_grad(): return discretize(*self.at(lam), n_chosen, rule)
@@ -71,7 +80,7 @@ class HyperStepCB(DartsStepCB):
     def _set(self, learn, lam:float): learn.model.arch.lam = learn.lam = lam
     def step(self, learn):
         L = learn.model.arch.n_edges
-        self._set(learn, (torch.rand(()) * (L + 2 * self.eps) - self.eps).item())   # cpu: lambda comes from the CPU generator (the same on every device), used as a float
+        self._set(learn, host_side(torch.rand(()) * (L + 2 * self.eps) - self.eps).item())   # cpu: lambda comes from the CPU generator (the same on every device), used as a float: no device sync
         super().step(learn)
     def eval_step(self, learn):
         self._set(learn, float(learn.model.arch.n_edges)); super().eval_step(learn)

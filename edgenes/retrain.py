@@ -86,7 +86,7 @@ def retrain(arch:Arch,                 # the architecture to train from scratch
     run = run or Run()
     run.start(seed)
     net_args = network_args(splits, retrain_C, retrain_layers, auxiliary)
-    net = Network(arch, **net_args)
+    net = run.compiled(Network(arch, **net_args))
     cbs = [TrainCB(retrain_lr, 0.9, 3e-4, grad_clip, auxiliary), DropPathCB(drop_path), TimerCB('retrain', rng=run.dev.type), *cbs]
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'arch': arch_id(arch), 'seed': seed, 'C': retrain_C}))
     learn = Learner(net, train_dls(splits, retrain_bs, augment, seed).to(run.dev), cbs=cbs).fit(retrain_epochs)

@@ -107,13 +107,13 @@ def adversarial_accuracy(members:list,            # networks on normalised input
     idx = attack_subset(data, attack_n, seed)
     g = torch.Generator().manual_seed(seed)           # CPU: the random starts are the same on every device
     name = lambda e: f'{e * 255:g}/255'
-    right = {'clean': 0, **{f'fgsm@{name(e)}': 0 for e in attack_eps}, **{f'pgd{pgd_steps}@{name(e)}': 0 for e in attack_eps}}
+    right = {'clean': 0, **{f'fgsm@{name(e)}': 0 for e in attack_eps}, **{f'pgd{pgd_steps}@{name(e)}': 0 for e in attack_eps}}   # counts on the device
     for i in range(0, len(idx), eval_bs):
         j = idx[i:i + eval_bs]
-        x, y = (data.x_test[j].float() / 255).to(dev), data.y_test[j].to(dev)
-        hit = lambda xx: (f(xx).argmax(-1) == y).sum().item()
+        x, y = to_device(data.x_test[j].float() / 255, dev), to_device(data.y_test[j], dev)
+        hit = lambda xx: (f(xx).argmax(-1) == y).sum()     # read once, after the last batch
         with torch.no_grad(): right['clean'] += hit(x)
         for e in attack_eps:
             right[f'fgsm@{name(e)}'] += hit(fgsm(f, x, y, e))
             right[f'pgd{pgd_steps}@{name(e)}'] += hit(pgd(f, x, y, e, pgd_steps, generator=g))
-    return {'n': len(idx), 'eps': list(attack_eps), 'pgd_steps': pgd_steps, **{k: v / len(idx) for k, v in right.items()}}
+    return {'n': len(idx), 'eps': list(attack_eps), 'pgd_steps': pgd_steps, **{k: int(v) / len(idx) for k, v in right.items()}}

@@ -8,6 +8,7 @@ import os, random, platform, sys, warnings
 from dataclasses import dataclass
 import numpy as np
 import torch
+import torch.nn as nn
 
 # %% auto #0
 __all__ = ['precision_settings', 'set_determinism', 'seed_everything', 'default_device', 'to_device', 'device_name',
@@ -115,10 +116,25 @@ class Run:
     "Where a training computes and whether torch runs deterministically: the context every trainer takes as `run`."
     device:str|None=None          # 'cpu', 'cuda', 'cuda:1', ... (None: CUDA when available, else the CPU)
     deterministic:bool|None=True  # True/False: `set_determinism` before anything is built; None: leave torch's setting
+    compile:str='auto'            # auto: compile the networks on CUDA (with CUDA graphs), not on the CPU | on | off
+    compile_backend:str='inductor' # torch.compile's backend when compiling ('aot_eager': capture the graphs without code generation)
     @property
     def dev(self)->torch.device:
         "The device as a `torch.device` (`default_device(device)`)."
         return default_device(self.device)
+    @property
+    def compiles(self)->bool:
+        "Whether trainings compile their networks: `compile` resolved for this run's device."
+        if self.compile not in ('auto', 'on', 'off'): raise ValueError(f"compile={self.compile!r}; valid: auto, on, off")
+        return self.compile == 'on' or (self.compile == 'auto' and self.dev.type == 'cuda')
+    def compiled(self, model:nn.Module)->nn.Module:
+        "`model`, compiled in place when the run `compiles` (whole graphs: a graph break is an error; CUDA graphs on CUDA)."
+        if self.compiles:
+            import torch._dynamo.config as dc   # one graph per network, train/eval, frozen BN statistics (DASH) and batch size: more than the default 8
+            dc.recompile_limit = max(dc.recompile_limit, 64)
+            mode = 'reduce-overhead' if self.dev.type == 'cuda' and self.compile_backend == 'inductor' else None
+            model.compile(fullgraph=True, backend=self.compile_backend, mode=mode)
+        return model
     def prepare(self)->Run:
         "Set torch's determinism as asked (nothing when `deterministic` is None), before anything is built; returns the run."
         if self.deterministic is not None: set_determinism(self.deterministic)

@@ -109,7 +109,7 @@ def search_learner(splits:Splits,                 # data
     run = run or Run()
     run.start(seed)
     net = SearchNet(C, splits.data.n_classes, splits.data.shape[0], layers=1)
-    model = SearchModel(net, make_arch() if make_arch is not None else ArchParams())
+    model = run.compiled(SearchModel(net, make_arch() if make_arch is not None else ArchParams()))   # compiled where the run says
     cbs = [step_cb or DartsStepCB(), TimerCB('search', rng='cpu'), *cbs]   # the search's noise (Gumbel) comes from the CPU generator
     if ckpt is not None: cbs.append(CheckpointCB(ckpt, meta={'seed': seed, 'C': C, **(meta or {})}))
     return Learner(model, search_dls(splits, search_bs, augment, seed).to(run.dev), cbs=cbs)

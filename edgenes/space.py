@@ -115,6 +115,8 @@ class SearchCell(nn.Module):
         self.pre0, self.pre1 = cell_inputs(C_pp, C_p, C, reduction_prev, affine=False)
         self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1)
                                    for i in range(N_NODES) for j in range(i + 2))
+        for j, es, _, _ in _groups(reduction):   # the edges each state feeds, as index tensors that move with the cell (not saved)
+            self.register_buffer(f'edges_of_{j}', torch.tensor(es), persistent=False)
     def forward(self, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor):
         "`w_alpha` (14, 7) and `w_beta` (14,) are already normalised weights."
         if self.batched: return batched_cell_forward(self, s0, s1, w_alpha, w_beta)
@@ -198,7 +200,8 @@ def batched_cell_forward(cell,                  # a `SearchCell`
     for j, es, dst, stride in _groups(cell.reduction):
         h = states[j] if j < 2 else nodes[j - 2]
         outs = _group_ops(h, [cell.edges[e] for e in es], stride)
-        w = (w_alpha[es] * w_beta[es, None]).T[:, None, :, None, None, None]   # (7, 1, K, 1, 1, 1): per op and edge
+        ix = getattr(cell, f'edges_of_{j}')    # `es` on the cell's device: no index built on the host per call
+        w = (w_alpha[ix] * w_beta[ix, None]).T[:, None, :, None, None, None]   # (7, 1, K, 1, 1, 1): per op and edge
         mix = sum(w[p] * o for p, o in enumerate(outs))
         for k, i in enumerate(dst): nodes[i] = nodes[i] + mix[:, k]
     return torch.cat(nodes, dim=1)
