@@ -43,7 +43,7 @@ class Hypernet(nn.Module):
                  init_std:float=1e-3):       # std of the initial values (thesis code: 1)
         super().__init__()
         if K < 2: raise ValueError(f"the hypernetwork needs K >= 2 pivots, got {K}")
-        self.register_buffer('lam_t', torch.tensor(float(n_edges)), persistent=False)   # lambda as a tensor: one compiled graph for every lambda
+        self.register_buffer('lam_t', torch.tensor(float(n_edges)), persistent=False)   # cpu: lambda as a tensor (one compiled graph for every lambda), moved with the model
         self.n_edges, self.K, self.lam = n_edges, K, float(n_edges)
         self.alphas = nn.Parameter(init_std * torch.randn(K, N_EDGES, len(PRIMITIVES)))   # cpu: initialised by the CPU generator (one seed, one init on every device); the Learner moves the model
         self.betas = nn.Parameter(init_std * torch.randn(K, N_EDGES))   # cpu: as alphas

@@ -102,6 +102,11 @@ class MixedEdge(nn.Module):
         return sum(wo * op(x) for wo, op in zip(w, self.ops))
 
 # %% ../nbs/05_space.ipynb #abe61362
+def _groups(reduction:bool)->list:
+    "(state j, its edges, the node of each edge, stride) for the states that feed some node."
+    return [(j, [EDGE_OFFSETS[i] + j for i in range(max(0, j - 1), N_NODES)], list(range(max(0, j - 1), N_NODES)),
+             2 if reduction and j < 2 else 1) for j in range(N_NODES + 1)]
+
 class SearchCell(nn.Module):
     "The relaxed cell: 2 preprocessed inputs, 4 nodes over 14 mixed edges, output = concat of the nodes."
     def __init__(self, C_pp:int,                 # channels of the first input (as `cell_inputs`)
@@ -116,7 +121,7 @@ class SearchCell(nn.Module):
         self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1)
                                    for i in range(N_NODES) for j in range(i + 2))
         for j, es, _, _ in _groups(reduction):   # the edges each state feeds, as index tensors that move with the cell (not saved)
-            self.register_buffer(f'edges_of_{j}', torch.tensor(es), persistent=False)
+            self.register_buffer(f'edges_of_{j}', torch.tensor(es), persistent=False)   # cpu: built once, moved with the cell
     def forward(self, s0, s1, w_alpha:torch.Tensor, w_beta:torch.Tensor):
         "`w_alpha` (14, 7) and `w_beta` (14,) are already normalised weights."
         if self.batched: return batched_cell_forward(self, s0, s1, w_alpha, w_beta)
@@ -126,11 +131,6 @@ class SearchCell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 # %% ../nbs/05_space.ipynb #f6f5b253
-def _groups(reduction:bool)->list:
-    "(state j, its edges, the node of each edge, stride) for the states that feed some node."
-    return [(j, [EDGE_OFFSETS[i] + j for i in range(max(0, j - 1), N_NODES)], list(range(max(0, j - 1), N_NODES)),
-             2 if reduction and j < 2 else 1) for j in range(N_NODES + 1)]
-
 def _bn(x:torch.Tensor, bns:list)->torch.Tensor:
     "The BatchNorms of `K` edges as one call over their concatenated channels; running statistics written back."
     b = bns[0]

@@ -56,6 +56,7 @@ BAD = [   # (key, a bad value of the right type, a fragment of its message)
     ('n_chosen', 3, "preset key 'n_chosen' must be 1 or 2 (inputs kept per node: the search space keeps one or two), got 3"),
     ('n_chosen', 0, "'n_chosen' must be 1 or 2"),
     ('edge_rule', 'darts', "preset key 'edge_rule' must be one of beta, pcdarts (how a node ranks its input edges), got 'darts'"),
+    ('compile', 'yes', "preset key 'compile' must be one of auto, on, off (when to compile), got 'yes'"),
     ('search_epochs', -1, "preset key 'search_epochs' must be an int >= 1 (epochs of the search), got -1"),
     ('search_bs', 0, "preset key 'search_bs' must be an int >= 1 (search batch size), got 0"),
     ('w_opt', 'rmsprop', "preset key 'w_opt' must be one of sgd, adam (weight optimiser), got 'rmsprop'"),
@@ -116,7 +117,7 @@ def test_bad_value_is_refused_saying_the_allowed_values(key, bad, msg):
     with pytest.raises(ValueError, match=re.escape(msg)): check_preset(dataclasses.replace(PRESETS['smoke'], **{key: bad}))
     assert {k: dataclasses.asdict(p) for k, p in PRESETS.items()} == before        # nothing changed by a refused setting
 
-GOOD = [('n_train', 15), ('n_train', None), ('valid_frac', 0.01), ('valid_frac', 0.5), ('C', 1), ('n_chosen', 2), ('edge_rule', 'pcdarts'),
+GOOD = [('n_train', 15), ('n_train', None), ('valid_frac', 0.01), ('valid_frac', 0.5), ('C', 1), ('n_chosen', 2), ('edge_rule', 'pcdarts'), ('compile', 'on'),
         ('search_epochs', 1), ('search_warmup', 0), ('search_warmup', 3), ('w_opt', 'adam'), ('w_lr', 1e-9), ('w_momentum', 0), ('w_momentum', 0.999), ('w_wd', 0), ('a_betas', (0, 0.999)),
         ('a_betas', [0.9, 0.9]), ('drop_path', 0), ('auxiliary', 0), ('auxiliary', 0.4), ('n_pivots', 2), ('hyper_eps', 0), ('hyper_a_lr', None),
         ('reg_a_lr', 3), ('c', (1, 3)), ('t', (5.0, 0.01)), ('selection', 'greedy'), ('enum_limit', 3), ('seeds', (0,)), ('seeds', [4294967295, 7]),
