@@ -1,6 +1,7 @@
 """Speed of the edgenes supernet against the plain DARTS formulation of the same network.
 
-    .venv/bin/python benchmarks/supernet.py [--steps 20] [--json figures/bench/supernet.json]
+    .venv/bin/python benchmarks/supernet.py [--steps 20] [--device cpu] [--kinds plain,edgenes,compiled] [--classes 10]
+                                            [--inputs 3x32,1x28] [--json figures/bench/supernet.json]
 
 Configuration (issue 7): one reduction cell, C = 10, the 7 operations, batch 64, inputs 3x32x32 and 1x28x28.
 For each formulation, input and step kind it runs a fresh subprocess (so peak memory is that of one
@@ -11,6 +12,10 @@ configuration), does 2 warm-up steps and times `--steps` steps:
   batch, then a weight step on another. edgenes does it as `edgenes.search.DartsStepCB` does (each
   backward asks only for the gradients its step uses); the plain formulation as the DARTS code does
   (backward into every parameter, then zero the gradients the step does not use).
+
+`--kinds compiled` adds the edgenes net under `torch.compile(fullgraph=True)` (CUDA graphs on CUDA, as
+`Run(compile='on')` compiles a training's network); its warm-up (compiling) is reported apart from the timed steps.
+The paper's shape is `--inputs 3x32 --classes 100` (CIFAR-100).
 
 Images per second count the images of the timed steps (an iteration uses two batches). Peak memory is
 the process's peak resident set size (ru_maxrss) minus the resident size after building the model and
@@ -60,11 +65,11 @@ class PlainNet(nn.Module):
         s = self.stem(x)
         return self.classifier(F.adaptive_avg_pool2d(self.cells[0](s, s, wa, wb), 1).flatten(1))
 
-def build(kind, C, in_ch, seed=0):
+def build(kind, C, in_ch, seed=0, classes=10):
     torch.manual_seed(seed)
-    fast = SearchNet(C, 10, in_ch, layers=1)
-    if kind == 'edgenes': return fast
-    plain = PlainNet(C, 10, in_ch); plain.load_state_dict(fast.state_dict()); return plain
+    fast = SearchNet(C, classes, in_ch, layers=1)
+    if kind in ('edgenes', 'compiled'): return fast
+    plain = PlainNet(C, classes, in_ch); plain.load_state_dict(fast.state_dict()); return plain
 
 def longest_sum(C=10, size=32, bs=8)->int:
     "Terms in the longest sum behind the compared values: an architecture weight's gradient, over batch x 2C channels x (size/2)^2 pixels."
@@ -92,18 +97,20 @@ def max_diffs(C=10, in_ch=3, size=32, bs=8, dtype=torch.float32)->dict:
 # ---- one measurement (run in a fresh process) -------------------------------------------------
 def rss_mib()->float: return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
-def measure(kind, in_ch, size, step, steps, bs=64, C=10, device='cpu')->dict:
-    net = build(kind, C, in_ch).to(device)
+def measure(kind, in_ch, size, step, steps, bs=64, C=10, device='cpu', classes=10)->dict:
+    net = build(kind, C, in_ch, classes=classes).to(device)
+    if kind == 'compiled':        # the edgenes net under torch.compile, as Run(compile='on') does (CUDA graphs on CUDA)
+        net.compile(fullgraph=True, mode='reduce-overhead' if device == 'cuda' else None)
     alpha = (1e-3 * torch.randn(14, 7, device=device)).requires_grad_(); beta = (1e-3 * torch.randn(14, device=device)).requires_grad_()
     w_opt = torch.optim.SGD(net.parameters(), 0.025, momentum=0.9, weight_decay=3e-4)
     a_opt = torch.optim.Adam([alpha, beta], 3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
     g = torch.Generator().manual_seed(0)
-    batches = [(torch.randn(bs, in_ch, size, size, generator=g).to(device), torch.randint(0, 10, (bs,), generator=g).to(device))
+    batches = [(torch.randn(bs, in_ch, size, size, generator=g).to(device), torch.randint(0, classes, (bs,), generator=g).to(device))
                for _ in range(4)]
     # edgenes asks each backward pass only for the gradients its step uses (edgenes.search.DartsStepCB);
     # the plain formulation does what the DARTS code does: backward() into everything, then zero the rest.
     wps, aps = list(net.parameters()), [alpha, beta]
-    def backward(loss, wanted): loss.backward(inputs=wanted) if kind == 'edgenes' else loss.backward()
+    def backward(loss, wanted): loss.backward(inputs=wanted) if kind != 'plain' else loss.backward()
     def one(k):
         if step == 'iteration':
             xa, ya = batches[(2 * k + 1) % 4]
@@ -113,8 +120,10 @@ def measure(kind, in_ch, size, step, steps, bs=64, C=10, device='cpu')->dict:
         nn.utils.clip_grad_norm_(wps, 5.); w_opt.step(); w_opt.zero_grad(); alpha.grad = beta.grad = None
     base = rss_mib()
     if device == 'cuda': torch.cuda.reset_peak_memory_stats()
-    for k in range(2): one(k)
+    t0 = time.perf_counter()
+    for k in range(2 if kind != 'compiled' else 3): one(k)        # warm-up (a compiled net: compiling, recording its graphs)
     if device == 'cuda': torch.cuda.synchronize()
+    warm = time.perf_counter() - t0
     t0 = time.perf_counter()
     for k in range(steps): one(k)
     if device == 'cuda': torch.cuda.synchronize()
@@ -123,7 +132,7 @@ def measure(kind, in_ch, size, step, steps, bs=64, C=10, device='cpu')->dict:
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device == 'cuda'
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base)
     return {'formulation': kind, 'input': f'{in_ch}x{size}x{size}', 'step': step, 'seconds_per_step': dt / steps,
-            'images_per_s': imgs / dt, 'peak_mib': peak}
+            'images_per_s': imgs / dt, 'peak_mib': peak, 'warmup_s': warm, 'classes': classes}
 
 INPUTS = [(3, 32), (1, 28)]
 STEPS = ['weight', 'iteration']
@@ -132,33 +141,40 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--steps', type=int, default=20); ap.add_argument('--device', default='cpu')
     ap.add_argument('--json', default=''); ap.add_argument('--one', default='', help=argparse.SUPPRESS)
+    ap.add_argument('--kinds', default='plain,edgenes', help='formulations: plain (the DARTS code), edgenes (eager), compiled (edgenes under torch.compile)')
+    ap.add_argument('--classes', type=int, default=10, help='classes of the classifier (the paper shape: 100, CIFAR-100)')
+    ap.add_argument('--inputs', default='3x32,1x28', help='input shapes, channels x size')
     a = ap.parse_args()
     if a.one:                                   # child process: one configuration
         kind, in_ch, size, step = a.one.split(',')
-        print(json.dumps(measure(kind, int(in_ch), int(size), step, a.steps, device=a.device))); return
+        print(json.dumps(measure(kind, int(in_ch), int(size), step, a.steps, device=a.device, classes=a.classes))); return
+    inputs = [tuple(int(v) for v in s.split('x')) for s in a.inputs.split(',')]
+    kinds = a.kinds.split(',')
     d32, d64 = max_diffs(), max_diffs(dtype=torch.float64)
     print(f"same numbers: largest difference of logits and gradients, float32 {d32['abs']:.1e} (relative {d32['rel']:.1e}, tolerance {d32['tol']:.1e}), "
           f"float64 {d64['abs']:.1e} (relative {d64['rel']:.1e}, tolerance {d64['tol']:.1e}); kernels {torch.backends.cpu.get_cpu_capability()}")
     rows = []
-    for in_ch, size in INPUTS:
+    for in_ch, size in inputs:
         for step in STEPS:
-            for kind in ('plain', 'edgenes'):
+            for kind in kinds:
                 p = subprocess.run([sys.executable, __file__, '--one', f'{kind},{in_ch},{size},{step}', '--steps', str(a.steps),
-                                    '--device', a.device], capture_output=True, text=True, check=True)
+                                    '--device', a.device, '--classes', str(a.classes)], capture_output=True, text=True, check=True)
                 rows.append(json.loads(p.stdout.strip().splitlines()[-1]))
     print(f'\ntorch {torch.__version__}, {a.device}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, '
-          f'{os.cpu_count()} cores; batch 64, C = 10, one reduction cell, {a.steps} timed steps\n')
-    print(f"| input | step | plain img/s | edgenes img/s | speed-up | plain peak MiB | edgenes peak MiB |")
-    print('|---|---|---|---|---|---|---|')
-    for in_ch, size in INPUTS:
+          f'{os.cpu_count()} cores; batch 64, C = 10, {a.classes} classes, one reduction cell, {a.steps} timed steps\n')
+    print('| input | step | ' + ' | '.join(f'{k} ms/step' for k in kinds) + ' | ' + ' | '.join(f'{k} vs {kinds[0]}' for k in kinds[1:])
+          + ' | ' + ' | '.join(f'{k} peak MiB' for k in kinds) + ' | warm-up s (' + ', '.join(kinds) + ') |')
+    print('|---|---|' + '---|' * (3 * len(kinds)))
+    for in_ch, size in inputs:
         for step in STEPS:
-            pl, fa = [next(r for r in rows if r['formulation'] == k and r['input'] == f'{in_ch}x{size}x{size}' and r['step'] == step)
-                      for k in ('plain', 'edgenes')]
-            print(f"| {pl['input']} | {step} | {pl['images_per_s']:.0f} | {fa['images_per_s']:.0f} | "
-                  f"{fa['images_per_s'] / pl['images_per_s']:.2f}x | {pl['peak_mib']:.0f} | {fa['peak_mib']:.0f} |")
+            rs = [next(r for r in rows if r['formulation'] == k and r['input'] == f'{in_ch}x{size}x{size}' and r['step'] == step) for k in kinds]
+            print(f"| {rs[0]['input']} | {step} | " + ' | '.join(f"{1000 * r['seconds_per_step']:.1f}" for r in rs) + ' | '
+                  + ' | '.join(f"{rs[0]['seconds_per_step'] / r['seconds_per_step']:.2f}x" for r in rs[1:]) + ' | '
+                  + ' | '.join(f"{r['peak_mib']:.0f}" for r in rs) + ' | ' + ', '.join(f"{r['warmup_s']:.1f}" for r in rs) + ' |')
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({'rows': rows, 'max_diff': {'float32': d32, 'float64': d64}, 'torch': torch.__version__,
-                                            'device': a.device, 'threads': torch.get_num_threads(), 'steps': a.steps}, indent=1))
+                                            'device': a.device, 'threads': torch.get_num_threads(), 'steps': a.steps, 'classes': a.classes,
+                                            'kinds': kinds}, indent=1))
 
 if __name__ == '__main__': main()
