@@ -19,7 +19,11 @@ def drop_path(x:torch.Tensor,       # a batch of feature maps (B, C, H, W)
               p:float,              # drop probability
               training:bool=True,   # off in evaluation
              )->torch.Tensor:
-    "Zero whole samples of `x` with probability `p`, scaling the rest by 1/(1-p)."
+    "Zero whole samples of `x` with probability `p`, scaling the rest by 1/(1-p). `p` may be a 0-d tensor (a compiled network's, > 0)."
+    if isinstance(p, torch.Tensor):        # inside a compiled graph: one graph for every p (the caller only passes p > 0)
+        if not training: return x
+        keep = torch.bernoulli((1 - p).to(x.dtype).expand(x.shape[0], 1, 1, 1))
+        return x * keep / (1 - p)
     if not training or p <= 0.: return x
     keep = torch.bernoulli(torch.full((x.shape[0], 1, 1, 1), 1 - p, device=x.device, dtype=x.dtype))
     return x * keep / (1 - p)
@@ -77,6 +81,7 @@ class Network(nn.Module):
                  auxiliary:bool=False,     # build the auxiliary head
                  affine:bool=True):        # affine BatchNorm in the cells (thesis code: False)
         super().__init__()
+        self.register_buffer('drop_prob_t', torch.zeros(()), persistent=False)   # cpu: drop_prob for a compiled graph, moved with the model
         self.arch, self.drop_prob = arch, 0.
         self.stem = nn.Sequential(nn.Conv2d(in_ch, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
         C_pp, C_p, C_cur, red_prev, self.cells, self.aux_pos = 3 * C, 3 * C, C, False, nn.ModuleList(), 2 * layers // 3
@@ -88,6 +93,14 @@ class Network(nn.Module):
             C_pp, C_p, red_prev = C_p, N_NODES * C_cur, red
             if auxiliary and k == self.aux_pos: self.aux = AuxHead(C_p, n_classes)
         self.classifier = nn.Linear(C_p, n_classes)
+    @property
+    def drop_prob(self)->float:
+        "Drop-path probability of the cells' operations (`DropPathCB` raises it each epoch)."
+        return self._drop_prob
+    @drop_prob.setter
+    def drop_prob(self, p:float):
+        self._drop_prob = float(p); self.drop_active = self._drop_prob > 0
+        self.drop_prob_t.fill_(self._drop_prob)      # on the device: a kernel, no copy
 
 # %% ../nbs/07_network.ipynb #082168b9
 @patch
@@ -95,8 +108,10 @@ def forward(self:Network, x:torch.Tensor, # a batch of normalised images
            ):
     "Logits, or `(logits, aux)` in training with the auxiliary head on."
     s0 = s1 = self.stem(x); aux = None
+    # A compiled graph reads drop_prob as a tensor and whether it is on as a bool: no recompiling as it grows each epoch.
+    p = 0. if not self.drop_active else self.drop_prob_t if torch.compiler.is_compiling() else self.drop_prob
     for k, cell in enumerate(self.cells):
-        s0, s1 = s1, cell(s0, s1, self.drop_prob)
+        s0, s1 = s1, cell(s0, s1, p)
         if self.aux is not None and k == self.aux_pos and self.training: aux = self.aux(s1)
     logits = self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
     return (logits, aux) if aux is not None else logits
