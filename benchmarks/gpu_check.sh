@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do case "$1" in --device) DEVICE=$2; shift 2;; --out) OUT=$2
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 start=$(date +%s)
-if [ "$DEVICE" = cpu ]; then PRESETS=smoke; STEPS=3; TESTS="tests/test_syncs.py"; else PRESETS=paper; STEPS=20; TESTS="tests/test_device.py tests/test_syncs.py"; fi
+if [ "$DEVICE" = cpu ]; then PRESETS=smoke; STEPS=10; TESTS="tests/test_syncs.py"; else PRESETS=paper; STEPS=20; TESTS="tests/test_device.py tests/test_syncs.py"; fi
 echo "== tests ($TESTS)"
 t0=$(date +%s); $PY -m pytest -q -rs $TESTS > "$TMP/tests.txt" 2>&1; TESTS_RC=$?; tail -3 "$TMP/tests.txt"; TESTS_S=$(( $(date +%s) - t0 ))
 echo "== supernet at the paper shape (3x32x32, 100 classes): plain, eager, compiled"

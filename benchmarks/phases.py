@@ -6,11 +6,12 @@ paper presets' shapes, eager and compiled, with the compile time apart; and the 
 
 Each (preset, phase, mode) runs in a fresh subprocess on synthetic images of the preset's data set's shape and
 classes (CIFAR-100 is not available offline; the seconds depend on shapes, not on pixels): the phase's own
-training function (`darts_search`, `train_hypernet`, `retrain`, `train_ensemble(trainer='dash')`) runs two epochs
+training function (`darts_search`, `train_hypernet`, `retrain`, `train_ensemble(trainer='dash')`) runs three epochs
 of about `--iters` training iterations with the preset's settings (the search without its weight-only warm-up, so
-that both epochs take architecture steps). A callback times the training pass of each epoch (the device
-synchronised at both ends): the second epoch gives the seconds per iteration; the first minus the second is the
-compile time (and the warm-up) of a compiled run. Seconds per epoch at the preset = seconds per iteration x its
+that every epoch takes architecture steps). A callback times the training pass of each epoch (the device
+synchronised at both ends): the third epoch gives the seconds per iteration; the rest of the three epochs' time is
+the compile time (and warm-up) of a compiled run: a retraining compiles a second graph in its second epoch, when
+drop-path switches on. Each subprocess has a fresh TorchInductor cache, so compile times are those of a first run. Seconds per epoch at the preset = seconds per iteration x its
 iterations per epoch on its real data (search: half of the non-validation images per epoch, in batches of
 `search_bs`; the others: all of them, in batches of `retrain_bs`).
 
@@ -72,15 +73,15 @@ def measure(preset:str, phase:str, mode:str, device:str, iters:int)->dict:
     from edgenes.retrain import retrain
     from edgenes.dash import train_ensemble
     t0 = time.perf_counter()
-    if phase == 'search': darts_search(splits, **preset_kwargs(darts_search, P, **kw, search_epochs=2, search_warmup=0))
-    elif phase == 'hypernet': train_hypernet(splits, random_arch(0), **preset_kwargs(train_hypernet, P, **kw, hyper_epochs=2))
-    elif phase == 'retrain': retrain(random_arch(0), splits, **preset_kwargs(retrain, P, **kw, retrain_epochs=2))
-    else: train_ensemble([random_arch(k) for k in range(P.ens_n)], splits, trainer='dash', **preset_kwargs(train_ensemble, P, **kw, retrain_epochs=2))
+    if phase == 'search': darts_search(splits, **preset_kwargs(darts_search, P, **kw, search_epochs=3, search_warmup=0))
+    elif phase == 'hypernet': train_hypernet(splits, random_arch(0), **preset_kwargs(train_hypernet, P, **kw, hyper_epochs=3))
+    elif phase == 'retrain': retrain(random_arch(0), splits, **preset_kwargs(retrain, P, **kw, retrain_epochs=3))
+    else: train_ensemble([random_arch(k) for k in range(P.ens_n)], splits, trainer='dash', **preset_kwargs(train_ensemble, P, **kw, retrain_epochs=3))
     total = time.perf_counter() - t0
-    (s1, n1), (s2, n2) = times[:2]
-    per_iter = s2 / n2
-    return {'preset': preset, 'phase': phase, 'mode': mode, 'device': str(run.dev), 'iterations': n2, 'first_epoch_s': s1, 'second_epoch_s': s2,
-            'ms_per_iteration': 1000 * per_iter, 'compile_s': max(s1 - s2 * n1 / n2, 0.) if mode != 'eager' else 0.,
+    s3, n3 = times[-1]
+    per_iter = s3 / n3
+    return {'preset': preset, 'phase': phase, 'mode': mode, 'device': str(run.dev), 'iterations': n3, 'epoch_s': [s for s, _ in times],
+            'ms_per_iteration': 1000 * per_iter, 'compile_s': max(sum(s for s, _ in times) - per_iter * sum(n for _, n in times), 0.) if mode != 'eager' else 0.,
             'iterations_per_epoch_at_preset': iters_per_epoch(P, phase), 'seconds_per_epoch_at_preset': per_iter * iters_per_epoch(P, phase),
             'wall_s': total, 'members': P.ens_n if phase == 'dash' else 1}
 
@@ -130,7 +131,9 @@ def main():
         for mode in a.modes.split(','):
             if mode != 'eager' and preset not in a.compiled_presets.split(','): continue
             for phase in a.phases.split(','):
-                env = {**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+                import tempfile
+                env = {**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1'),
+                       'TORCHINDUCTOR_CACHE_DIR': tempfile.mkdtemp(prefix='phases-inductor-')}     # a first run's compile time
                 r = subprocess.run([sys.executable, __file__, '--one', f'{preset}:{phase}:{mode}', '--device', a.device, '--iters', str(a.iters)],
                                    capture_output=True, text=True, env=env, cwd=ROOT)
                 try: row = json.loads(r.stdout.strip().splitlines()[-1])
