@@ -10,8 +10,8 @@ training with oneDNN's convolutions switched off (PyTorch's native kernels: the 
 another order, on every CPU) differs from the eager one by some largest relative gap per tensor; the
 compiled training may differ from eager by no more than that. (Measured here, AMD EPYC: retraining, one
 epoch at smoke: oneDNN off 1.7e-2, inductor 5.0e-3, aot_eager 0; the AVX2 kernel path against AVX-512 6.7e-3.)
-Inductor is checked on the retraining only (about a minute of compiling on one core); `benchmarks/phases.py`
-compiles every phase with inductor and records its gaps and compile times.
+Inductor is checked on the retraining only here (about a minute of compiling on one core); `benchmarks/phases.py`
+runs every phase compiled with inductor (so each compiles without a graph break) and records its speed and compile time.
 
 Also: `auto` leaves the CPU eager, and a compiled training's store key differs from the eager one's,
 which is what it was before the setting existed.
