@@ -122,10 +122,11 @@ class Run:
     def dev(self)->torch.device:
         "The device as a `torch.device` (`default_device(device)`)."
         return default_device(self.device)
+    def __post_init__(self):
+        if self.compile not in ('auto', 'on', 'off'): raise ValueError(f"Run(compile={self.compile!r}): valid values are auto, on, off")
     @property
     def compiles(self)->bool:
         "Whether trainings compile their networks: `compile` resolved for this run's device."
-        if self.compile not in ('auto', 'on', 'off'): raise ValueError(f"compile={self.compile!r}; valid: auto, on, off")
         return self.compile == 'on' or (self.compile == 'auto' and self.dev.type == 'cuda')
     def compiled(self, model:nn.Module)->nn.Module:
         "`model`, compiled in place when the run `compiles` (whole graphs: a graph break is an error; CUDA graphs on CUDA)."

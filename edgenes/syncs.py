@@ -37,7 +37,10 @@ _INDEX = {aten.index.Tensor: 'bool index', aten.index_put.default: 'bool index_p
           aten._index_put_impl_.default: 'bool index_put'}
 _COPY = {aten._to_copy.default, aten.copy_.default}
 
-def sync_kind(func, args, kwargs)->str|None:
+def sync_kind(func,   # an aten overload, as `__torch_dispatch__` gets it
+              args,   # its positional arguments
+              kwargs, # its keyword arguments
+             )->str|None:
     "The kind of host synchronisation an aten call is ('item', 'nonzero', 'bool index', 'to cpu', ...), or None."
     if func in SYNC_OPS:
         return None if func is aten._local_scalar_dense.default and is_host_side(args[0]) else SYNC_OPS[func]
@@ -87,7 +90,8 @@ def _site()->str:
 class SyncCountCB:
     "Put a `SyncCounter`'s phase on each training iteration of a `Learner` run (`iter:<epoch>:<iter>`), the rest on `epoch:<e>`."
     order = -1000
-    def __init__(self, counter:SyncCounter): self.c = counter
+    def __init__(self, counter:SyncCounter): # the counter whose `phase` it sets (active around the fit)
+        self.c = counter
     def before_fit(self, learn): self.c.phase = 'fit'
     def before_epoch(self, learn): self.c.phase = f'epoch:{learn.epoch}'
     def before_batch(self, learn):
